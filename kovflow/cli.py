@@ -1,0 +1,553 @@
+"""The ``kovflow`` command line (Typer). Commands translate; the services decide.
+
+Global options: ``--config``, ``--db``, ``--now`` (simulated time) and ``--as`` (the acting user;
+without it the installation's operator acts, audited as ``operator``). Every command has
+``--json``. Exit codes: 0 ok, 2 usage, 3 refused step, 4 not found, 5 conflict, 6 database down.
+Heavy modules are imported inside the commands so that ``kovflow --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from kovflow.actor import Actor
+    from kovflow.services import App
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="kovflow: routes of passende kinderopvang as checked, audited steps.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+users_app = typer.Typer(no_args_is_help=True, help="User accounts.")
+locations_app = typer.Typer(no_args_is_help=True, help="Childcare locations.")
+routes_app = typer.Typer(no_args_is_help=True, help="Route files: list, show, check, graph.")
+case_app = typer.Typer(no_args_is_help=True, help="Cases: open, show, fire a step, history.")
+audit_app = typer.Typer(no_args_is_help=True, help="Audit: verify the event history.")
+for sub, name in ((db_app, "db"), (users_app, "users"), (locations_app, "locations"),
+                  (routes_app, "routes"), (case_app, "case"), (audit_app, "audit")):
+    app.add_typer(sub, name=name)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+@dataclass
+class Globals:
+    config: Path | None = None
+    db: str | None = None
+    now: str | None = None
+    as_user: str | None = None
+
+
+G = Globals()
+
+
+@app.callback()
+def _globals(
+    config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (overrides config).")] = None,
+    now: Annotated[str | None, typer.Option("--now", help="Simulated moment, ISO-8601.")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user.")] = None,
+) -> None:
+    G.config, G.db, G.now, G.as_user = config, db, now, as_user
+
+
+def _app() -> App:
+    from kovflow.clock import FixedClock, parse_moment
+    from kovflow.config import load_settings
+    from kovflow.errors import InvalidInput
+    from kovflow.services import build_app
+
+    settings = load_settings(G.config)
+    clock = None
+    if G.now:
+        try:
+            clock = FixedClock(parse_moment(G.now))
+        except ValueError as exc:
+            raise InvalidInput(f"--now: {exc}") from None
+    return build_app(settings, clock=clock, database_url=G.db)
+
+
+def _actor(kapp: App) -> Actor:
+    from kovflow.services import resolve_actor
+
+    return resolve_actor(kapp, G.as_user)
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _emit(as_json: bool, value: Any, text: Callable[[], str]) -> None:
+    if as_json:
+        typer.echo(json.dumps(_plain(value), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(text())
+
+
+def _run(as_json: bool, work: Callable[[], None]) -> None:
+    """Run a command body, turning kovflow errors into a message and an exit code."""
+    from kovflow.errors import KovflowError, TransitionNotAllowed
+
+    try:
+        work()
+    except KovflowError as exc:
+        reasons = getattr(exc, "reasons", None)
+        if as_json:
+            doc: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
+            if reasons is not None:
+                doc["reasons"] = [{"code": r.code, "message": r.message} for r in reasons]
+            typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        elif isinstance(exc, TransitionNotAllowed):
+            typer.echo(f"Geweigerd: stap '{exc.trigger}' in route '{exc.route}' kan niet:", err=True)
+            for r in exc.reasons:
+                typer.echo(f"  - {r.message} [{r.code}]", err=True)
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, Any]:
+    from kovflow.errors import InvalidInput
+
+    out: dict[str, Any] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"{option} {item!r}: write NAME=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+# --- db, users, locations --------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonOpt = False) -> None:
+    """Create or upgrade the database schema to the newest migration."""
+
+    def work() -> None:
+        from kovflow.store.db import check_reachable
+        from kovflow.store.migrate import upgrade
+
+        kapp = _app()
+        check_reachable(kapp.engine)
+        upgrade(kapp.engine)
+        _emit(as_json, {"status": "ok"}, lambda: "database is up to date")
+
+    _run(as_json, work)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="Role; repeat for several.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    email: Annotated[str, typer.Option(help="E-mail address for notifications.")] = "",
+    organisation: Annotated[str, typer.Option("--org", help="Organisation.")] = "",
+    location: Annotated[str | None, typer.Option(help="Location code.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a user account."""
+
+    def work() -> None:
+        from kovflow.services import add_user
+
+        kapp = _app()
+        uid = add_user(kapp, _actor(kapp), username, role, name, email, organisation, location)
+        _emit(as_json, {"id": uid, "username": username}, lambda: f"user {username} added")
+
+    _run(as_json, work)
+
+
+@locations_app.command("add")
+def locations_add(
+    code: str,
+    name: Annotated[str, typer.Option(help="Name of the location.")],
+    wijk: Annotated[str, typer.Option(help="Wijk (district).")] = "",
+    organisation: Annotated[str, typer.Option("--org", help="Childcare organisation.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a childcare location."""
+
+    def work() -> None:
+        from kovflow.services import add_location
+
+        kapp = _app()
+        lid = add_location(kapp, _actor(kapp), code, name, wijk, organisation)
+        _emit(as_json, {"id": lid, "code": code}, lambda: f"location {code} added")
+
+    _run(as_json, work)
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+def _catalog() -> Any:
+    from kovflow.config import load_settings
+    from kovflow.routes.catalog import load_catalog
+
+    return load_catalog(load_settings(G.config).workflows_dir)
+
+
+@routes_app.command("list")
+def routes_list(as_json: JsonOpt = False) -> None:
+    """List the routes (newest version of each)."""
+
+    def work() -> None:
+        routes = [{"id": r.id, "version": r.version, "title": r.title, "per": r.per,
+                   "states": len(r.states), "transitions": len(r.transitions)}
+                  for r in _catalog().latest()]
+        _emit(as_json, routes, lambda: "\n".join(
+            f"{r['id']:<24} v{r['version']}  {r['title']}" for r in routes))
+
+    _run(as_json, work)
+
+
+@routes_app.command("check")
+def routes_check(
+    folder: Annotated[Path | None, typer.Argument(help="Route folder (default: shipped).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check every route file; report every problem with file, key path, code and hint."""
+
+    def work() -> None:
+        from kovflow.config import load_settings
+        from kovflow.resources import template_names, workflows_dir
+        from kovflow.routes.catalog import check_folder
+
+        target = folder or load_settings(G.config).workflows_dir or workflows_dir()
+        catalog, problems = check_folder(target, template_names())
+        doc = {"folder": str(target), "routes": len(catalog.routes),
+               "problems": [asdict(p) for p in problems]}
+        _emit(as_json, doc, lambda: "\n".join([str(p) for p in problems] + [
+            f"{len(catalog.routes)} route file(s) checked, {len(problems)} problem(s)"]))
+        if problems:
+            raise typer.Exit(2)
+
+    _run(as_json, work)
+
+
+@routes_app.command("show")
+def routes_show(route: str, version: Annotated[int | None, typer.Option()] = None,
+                as_json: JsonOpt = False) -> None:
+    """Show a route's states and transitions."""
+
+    def work() -> None:
+        from kovflow.routes.describe import describe
+
+        spec = _catalog().get(route, version)
+        doc = describe(spec)
+        _emit(as_json, doc, lambda: _route_text(doc))
+
+    _run(as_json, work)
+
+
+def _route_text(doc: dict[str, Any]) -> str:
+    lines = [f"{doc['id']} v{doc['version']}: {doc['title']}", "", "States:"]
+    for s in doc["states"]:
+        extra = " (final)" if s["final"] else ""
+        task = f"  task for {s['task']['role']}: {s['task']['title']}" if s["task"] else ""
+        lines.append(f"  {s['name']:<28} {s['label']}{extra}{task}")
+    lines += ["", "Transitions:"]
+    for t in doc["transitions"]:
+        to = t["to"] or "(blijft)"
+        lines.append(f"  {t['trigger']:<28} {'|'.join(t['from'])} -> {to} "
+                     f"[{', '.join(t['roles']) or 'iedereen'}]")
+    return "\n".join(lines)
+
+
+@routes_app.command("graph")
+def routes_graph(route: str, case: Annotated[str | None, typer.Option(
+        help="Highlight the state of this case's instance.")] = None,
+                 as_json: JsonOpt = False) -> None:
+    """Print the route as a Mermaid state diagram."""
+
+    def work() -> None:
+        from kovflow.routes.describe import mermaid
+
+        current = None
+        if case:
+            from kovflow.services import case_overview
+
+            kapp = _app()
+            overview = case_overview(kapp, _actor(kapp), case)
+            views = [i for i in overview.instances if i.route == route]
+            if not views:
+                from kovflow.errors import NotFound
+
+                raise NotFound("route instance", f"{route} on {case}")
+            spec = kapp.catalog.get(route, views[-1].version)
+            current = views[-1].state
+        else:
+            spec = _catalog().get(route)
+        text = mermaid(spec, current)
+        _emit(as_json, {"route": route, "current": current, "mermaid": text}, lambda: text)
+
+    _run(as_json, work)
+
+
+@routes_app.command("migrate")
+def routes_migrate(
+    route: str,
+    from_version: Annotated[int, typer.Option("--from")],
+    to_version: Annotated[int, typer.Option("--to")],
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move running instances to another version where their state exists there."""
+
+    def work() -> None:
+        from kovflow.services import migrate_route
+
+        kapp = _app()
+        report = migrate_route(kapp, _actor(kapp), route, from_version, to_version, dry_run)
+        _emit(as_json, report, lambda: "\n".join(
+            [f"{'would move' if dry_run else 'moved'} {len(report.moved)} instance(s) of "
+             f"{route} v{from_version} -> v{to_version}"]
+            + [f"  left on v{from_version}: instance {i} in state {s!r} (not in v{to_version})"
+               for i, s in report.left]))
+
+    _run(as_json, work)
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+@case_app.command("open")
+def case_open(
+    first_name: Annotated[str, typer.Option("--first-name")],
+    birth_date: Annotated[str, typer.Option("--birth-date", help="YYYY-MM-DD")],
+    location: Annotated[str, typer.Option(help="Location code.")],
+    initial: Annotated[str, typer.Option(help="Initial of the family name.")] = "",
+    route: Annotated[list[str] | None, typer.Option("--route", help="Route(s) to start.")] = None,
+    fact: Annotated[list[str] | None, typer.Option("--fact", help="NAME=ja|nee at referral.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open a case for one child and start its routes (default: plaatsing)."""
+
+    def work() -> None:
+        from kovflow.errors import InvalidInput
+        from kovflow.routes.fields import _bool
+        from kovflow.services import open_case
+
+        try:
+            born = date.fromisoformat(birth_date)
+        except ValueError:
+            raise InvalidInput(f"--birth-date {birth_date!r} is not a date (YYYY-MM-DD)") from None
+        facts = {k: _bool(v, None) for k, v in _pairs(fact, "--fact").items()}  # type: ignore[arg-type]
+        kapp = _app()
+        opened = open_case(kapp, _actor(kapp), first_name=first_name, initial=initial,
+                           birth_date=born, location=location,
+                           routes=tuple(route or ("plaatsing",)), facts=facts)
+        _emit(as_json, opened, lambda: f"case {opened.case_number} opened; started: "
+              + ", ".join(f"{r} ({s})" for r, _, s in opened.started))
+
+    _run(as_json, work)
+
+
+@case_app.command("show")
+def case_show(case: str, as_json: JsonOpt = False) -> None:
+    """Show a case: participants, routes with their state and next steps, open tasks."""
+
+    def work() -> None:
+        from kovflow.services import case_overview
+
+        kapp = _app()
+        ov = case_overview(kapp, _actor(kapp), case)
+        _emit(as_json, ov, lambda: _case_text(ov))
+
+    _run(as_json, work)
+
+
+def _case_text(ov: Any) -> str:
+    lines = [f"Casus {ov.case_number} ({ov.location})", "Gezichten rond dit kind:"]
+    lines += [f"  {who} ({role}, {org or '-'})" for who, role, org in ov.participants] or ["  -"]
+    lines.append("Routes:")
+    for i in ov.instances:
+        status = "afgesloten" if i.closed else "loopt"
+        lines.append(f"  {i.route} v{i.version} [{status}] staat op: {i.state_label} "
+                     f"(revisie {i.revision})")
+        for trigger, label in i.steps:
+            lines.append(f"      volgende stap: {trigger} ({label})")
+    lines.append("Open taken:")
+    lines += [f"  {role}: {title} (uiterlijk {due or '-'})" for role, title, due in ov.open_tasks] \
+        or ["  -"]
+    return "\n".join(lines)
+
+
+@case_app.command("fire")
+def case_fire(
+    case: str,
+    route: str,
+    trigger: str,
+    field: Annotated[list[str] | None, typer.Option("--set", help="Data field NAME=VALUE.")] = None,
+    revision: Annotated[int | None, typer.Option(help="The revision you saw (conflict check).")] = None,
+    instance: Annotated[int | None, typer.Option(help="Instance id when a route runs twice.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take a step on a case's route (a location route: pass the location code as CASE)."""
+
+    def work() -> None:
+        from kovflow.services import fire
+
+        kapp = _app()
+        spec = kapp.catalog.get(route)
+        target = {"location": case} if spec.per == "location" else {"case": case}
+        result = fire(kapp, _actor(kapp), route, trigger, data=_pairs(field, "--set"),
+                      expected_revision=revision, instance_id=instance, **target)
+        _emit(as_json, result, lambda: f"{route}: {result.from_state} -> {result.to_state} "
+              f"(revisie {result.revision})" + "".join(
+                  f"\n  gestart: {r} ({s})" for r, _, s in result.started) + "".join(
+                  f"\n  afgesloten: {r}" for r, _ in result.closed))
+
+    _run(as_json, work)
+
+
+@case_app.command("start")
+def case_start(
+    case: str,
+    route: str,
+    state: Annotated[str | None, typer.Option(help="Start in this state.")] = None,
+    field: Annotated[list[str] | None, typer.Option("--set", help="Data field NAME=VALUE.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a route on a case (or a location route on a location code)."""
+
+    def work() -> None:
+        from kovflow.services import start_route
+
+        kapp = _app()
+        spec = kapp.catalog.get(route)
+        target = {"location": case} if spec.per == "location" else {"case": case}
+        result = start_route(kapp, _actor(kapp), route, state=state,
+                             data=_pairs(field, "--set"), **target)
+        _emit(as_json, result, lambda: f"{route} gestart op {result.to_state}")
+
+    _run(as_json, work)
+
+
+@case_app.command("history")
+def case_history(case: str, as_json: JsonOpt = False) -> None:
+    """The case's audited events, oldest first."""
+
+    def work() -> None:
+        from kovflow.services import history
+
+        kapp = _app()
+        rows = history(kapp, _actor(kapp), case)
+        _emit(as_json, rows, lambda: "\n".join(
+            f"{r['seq']:>3} {r['at'][:16]} {r['actor']:<12} {r['kind']:<18} {r['route']} "
+            f"{r['trigger']} {r['from']}->{r['to']}".rstrip() for r in rows))
+
+    _run(as_json, work)
+
+
+@case_app.command("participant")
+def case_participant(
+    case: str,
+    role: str,
+    user: Annotated[str | None, typer.Option(help="Username of the participant.")] = None,
+    name: Annotated[str, typer.Option(help="Name of a person without an account.")] = "",
+    organisation: Annotated[str, typer.Option("--org")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a participant (a face around the child) to a case."""
+
+    def work() -> None:
+        from kovflow.services import add_participant
+
+        kapp = _app()
+        pid = add_participant(kapp, _actor(kapp), case, role, username=user, name=name,
+                              organisation=organisation)
+        _emit(as_json, {"id": pid}, lambda: f"participant added to {case} as {role}")
+
+    _run(as_json, work)
+
+
+@case_app.command("consent")
+def case_consent(
+    case: str,
+    scope: str,
+    status: str,
+    purpose: Annotated[str, typer.Option()] = "",
+    form: Annotated[str, typer.Option(help="schriftelijk or mondeling")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Record consent for a scope: gevraagd, gegeven, geweigerd or ingetrokken."""
+
+    def work() -> None:
+        from kovflow.services import record_consent
+
+        kapp = _app()
+        cid = record_consent(kapp, _actor(kapp), case, scope, status, purpose=purpose, form=form)
+        _emit(as_json, {"id": cid}, lambda: f"consent {scope}: {status}")
+
+    _run(as_json, work)
+
+
+@app.command("tasks")
+def tasks_cmd(as_json: JsonOpt = False) -> None:
+    """Open tasks of the acting user (--as), oldest due first."""
+
+    def work() -> None:
+        from kovflow.services import my_tasks
+
+        kapp = _app()
+        rows = my_tasks(kapp, _actor(kapp))
+        _emit(as_json, rows, lambda: "\n".join(
+            f"{(r['due'] or '')[:10]:<10}  {r['case'] or '-':<10} {r['route']:<22} {r['title']}"
+            for r in rows) or "geen open taken")
+
+    _run(as_json, work)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOpt = False) -> None:
+    """Check the hash chains of the event history; exit 1 when any event was tampered with."""
+
+    def work() -> None:
+        from kovflow.store.maintenance import verify_events
+
+        count, breaks = verify_events(_app().engine)
+        _emit(as_json, {"events": count, "breaks": breaks}, lambda: "\n".join(
+            [f"{b.chain} event {b.seq}: {b.problem}" for b in breaks]
+            + [f"{count} events checked, {len(breaks)} problem(s)"]))
+        if breaks:
+            raise typer.Exit(1)
+
+    _run(as_json, work)
+
+
+@app.command("demo")
+def demo_cmd(
+    folder: Annotated[Path, typer.Option(help="Where the demo writes everything.")] = Path("var/demo"),
+    as_json: JsonOpt = False,
+) -> None:
+    """A tour: a fresh database under var/demo, cases moved through real steps."""
+
+    def work() -> None:
+        from kovflow.demo import run_demo
+
+        run_demo(folder, echo=not as_json)
+
+    _run(as_json, work)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)

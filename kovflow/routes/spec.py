@@ -1,0 +1,215 @@
+"""Frozen specifications of routes, parsed from ``workflows/<route>/v<N>.toml``.
+
+A spec is plain data: states, transitions, fields, guards by name, deadlines, notifications and
+effects. The engine decides on it; the store pins instances to ``(route id, version)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+FieldType = Literal["text", "date", "datetime", "enum", "bool", "int", "person", "list"]
+FIELD_TYPES: tuple[str, ...] = ("text", "date", "datetime", "enum", "bool", "int", "person", "list")
+DurationUnit = Literal["days", "werkdagen", "weeks", "months"]
+DURATION_UNITS: tuple[str, ...] = ("days", "werkdagen", "weeks", "months")
+DeadlineKind = Literal["reminder", "escalation", "recurring"]
+
+# The roles of ROUTES.md (Concepts). A route file naming any other role is refused by the checks.
+ROLES: tuple[str, ...] = (
+    "pm",
+    "coach",
+    "manager",
+    "aandachtsfunctionaris",
+    "houder",
+    "wijkcoach",
+    "ambulant_begeleider",
+    "jgz",
+    "logopedist",
+    "zorgaanbieder",
+    "voogd",
+    "coordinator",
+    "admin",
+)
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """An offset: ``amount`` (may be negative) in calendar days, werkdagen, weeks or months."""
+
+    amount: int
+    unit: DurationUnit
+
+    def __str__(self) -> str:
+        names = {"days": "dagen", "werkdagen": "werkdagen", "weeks": "weken", "months": "maanden"}
+        return f"{self.amount} {names[self.unit]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``field`` equals ``equals``: used by ``required_if`` on fields."""
+
+    field: str
+    equals: Any
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """A data field a transition asks for."""
+
+    name: str
+    type: FieldType
+    label: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    items: FieldType | None = None
+    min_items: int = 0
+    minimum: int | None = None
+    maximum: int | None = None
+    required_if: Condition | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GuardRef:
+    """A guard named in a route file, with its parameters; resolved against the registry."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySpec:
+    """Send template ``template`` to the participants holding ``role``."""
+
+    template: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartSpec:
+    """Start route ``route`` on the same case, in ``state`` (its initial state when empty).
+
+    ``carry`` maps a field of the new instance to a field of the firing transition's data.
+    """
+
+    route: str
+    state: str = ""
+    carry: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """What a state asks of a role while it is current."""
+
+    role: str
+    title: str
+    due: Duration | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineSpec:
+    """A durable reminder set on entering a state and cancelled on leaving it."""
+
+    rule: str
+    kind: DeadlineKind
+    after: Duration
+    role: str
+    template: str
+    relative_to: str = "entered"
+    every: Duration | None = None
+    escalate_role: str = ""
+    escalate_after: Duration | None = None
+    escalate_template: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpec:
+    """One state of a route."""
+
+    name: str
+    label: str
+    final: bool = False
+    task: TaskSpec | None = None
+    idle: Duration | None = None
+    deadlines: tuple[DeadlineSpec, ...] = ()
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionSpec:
+    """A step: ``trigger`` from any of ``sources`` to ``dest`` (empty ``dest``: stay)."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    label: str
+    roles: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    guards: tuple[GuardRef, ...] = ()
+    notify: tuple[NotifySpec, ...] = ()
+    start: tuple[StartSpec, ...] = ()
+    close_routes: tuple[str, ...] = ()
+    source: str = ""
+    note: str = ""
+
+    @property
+    def internal(self) -> bool:
+        """True when the step records something without changing the state."""
+        return not self.dest
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RouteSpec:
+    """A route version: the unit a route instance is pinned to (hashed by identity)."""
+
+    id: str
+    version: int
+    title: str
+    per: Literal["child", "location"]
+    initial: str
+    states: Mapping[str, StateSpec]
+    transitions: tuple[TransitionSpec, ...]
+    start_fields: tuple[FieldSpec, ...] = ()
+    starters: tuple[str, ...] = ()
+    file: str = ""
+    source: str = ""
+    note: str = ""
+    _by_trigger: Mapping[str, tuple[TransitionSpec, ...]] = field(default_factory=lambda: EMPTY, repr=False)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.id, self.version)
+
+    def transitions_for(self, trigger: str) -> tuple[TransitionSpec, ...]:
+        """All transitions named ``trigger`` (one per distinct source set)."""
+        return self._by_trigger.get(trigger, ())
+
+    def transition(self, trigger: str, state: str) -> TransitionSpec | None:
+        """The transition ``trigger`` may take from ``state``, if any."""
+        for t in self.transitions_for(trigger):
+            if state in t.sources:
+                return t
+        return None
+
+    def available(self, state: str) -> tuple[TransitionSpec, ...]:
+        """The transitions whose sources include ``state``, in file order."""
+        return tuple(t for t in self.transitions if state in t.sources)
+
+    @property
+    def final_states(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states.values() if s.final)
+
+
+def index_transitions(transitions: tuple[TransitionSpec, ...]) -> Mapping[str, tuple[TransitionSpec, ...]]:
+    """Group transitions by trigger, keeping file order."""
+    grouped: dict[str, list[TransitionSpec]] = {}
+    for t in transitions:
+        grouped.setdefault(t.trigger, []).append(t)
+    return MappingProxyType({k: tuple(v) for k, v in grouped.items()})

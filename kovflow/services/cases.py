@@ -1,0 +1,208 @@
+"""Cases: opening one, its participants and consents, and what a user sees of it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from kovflow.actor import Actor
+from kovflow.errors import InvalidInput, NotFound, TransitionNotAllowed
+from kovflow.routes.spec import ROLES
+from kovflow.services.context import App
+from kovflow.services.steps import FireResult, _start, _Step
+from kovflow.store import repo
+from kovflow.store.db import Connection, read, write
+
+CONSENT_STATUSES = ("gevraagd", "gegeven", "geweigerd", "ingetrokken")
+
+
+@dataclass(frozen=True)
+class OpenedCase:
+    case_number: str
+    case_id: int
+    started: tuple[tuple[str, int, str], ...]
+
+
+def open_case(app: App, actor: Actor, *, first_name: str, initial: str, birth_date: date,
+              location: str, routes: Sequence[str] = ("plaatsing",),
+              facts: Mapping[str, Any] | None = None) -> OpenedCase:
+    """Open a case for one child at one location and start its first routes.
+
+    Only the minimum is stored: first name, initial, birth date, location (never a BSN).
+    """
+    if not first_name.strip():
+        raise InvalidInput("first name is required")
+    if birth_date > app.clock.now().date():
+        raise InvalidInput(f"birth date {birth_date.isoformat()} lies in the future")
+    for route_id in routes:
+        spec = app.catalog.get(route_id)
+        if spec.per != "child":
+            raise InvalidInput(f"route {route_id} runs per location, not per child")
+        if not actor.may_act_as(spec.starters):
+            raise TransitionNotAllowed(route_id, "", "start", [])
+    now = app.clock.now()
+
+    def work(conn: Connection) -> OpenedCase:
+        loc = repo.location_by_code(conn, location)
+        if loc is None:
+            raise NotFound("location", location)
+        number = repo.next_case_number(conn, app.settings.case_prefix)
+        case_id = repo.insert_returning_id(conn, repo.cases, {
+            "case_number": number, "first_name": first_name.strip(), "initial": initial.strip(),
+            "birth_date": birth_date, "location_id": loc.id, "facts": dict(facts or {}),
+            "created_at": now, "created_by": actor.username})
+        step = _Step(conn, app, actor, now, case_id, loc.id)
+        step.event(None, "case_opened", None, payload={"location": loc.code,
+                                                       "facts": dict(facts or {})})
+        if actor.user_id is not None:
+            user = repo.user_by_name(conn, actor.username)
+            role = next((r for r in ROLES if r in actor.roles), "")
+            repo.add_rows(conn, repo.participants, [{
+                "case_id": case_id, "user_id": actor.user_id, "name": "", "role": role,
+                "organisation": user.organisation if user else "", "since": now, "until": None}])
+        started = tuple(s for r in routes if (s := _start(step, r, "", {}, None)) is not None)
+        step.flush()
+        return OpenedCase(number, case_id, started)
+
+    return write(app.engine, work)
+
+
+def _case(conn: Connection, case_number: str) -> Any:
+    row = repo.case_by_number(conn, case_number)
+    if row is None:
+        raise NotFound("case", case_number)
+    return row
+
+
+def add_participant(app: App, actor: Actor, case_number: str, role: str, *,
+                    username: str | None = None, name: str = "", organisation: str = "") -> int:
+    """Add a face around the child: a user (by username) or a person without an account."""
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if not username and not name.strip():
+        raise InvalidInput("name a user (--user) or a person (--name)")
+    now = app.clock.now()
+
+    def work(conn: Connection) -> int:
+        case_row = _case(conn, case_number)
+        user_id = None
+        org = organisation
+        if username:
+            user = repo.user_by_name(conn, username)
+            if user is None:
+                raise NotFound("user", username)
+            user_id, org = user.id, organisation or user.organisation
+        pid = repo.insert_returning_id(conn, repo.participants, {
+            "case_id": case_row.id, "user_id": user_id, "name": name.strip(), "role": role,
+            "organisation": org, "since": now, "until": None})
+        step = _Step(conn, app, actor, now, case_row.id, case_row.location_id)
+        step.event(None, "participant_added", None,
+                   payload={"participant_id": pid, "role": role, "user": username or ""})
+        step.flush()
+        return pid
+
+    return write(app.engine, work)
+
+
+def record_consent(app: App, actor: Actor, case_number: str, scope: str, status: str, *,
+                   purpose: str = "", categories: Sequence[str] = (), form: str = "",
+                   recipient: str = "", medical_explicit: bool = False) -> int:
+    """Record that consent for ``scope`` was asked, given, refused or withdrawn (audited)."""
+    if status not in CONSENT_STATUSES:
+        raise InvalidInput(f"consent status must be one of {', '.join(CONSENT_STATUSES)}")
+    if "medisch" in categories and status == "gegeven" and not medical_explicit:
+        raise InvalidInput("medical data needs explicit consent: record it as explicit")
+    now = app.clock.now()
+
+    def work(conn: Connection) -> int:
+        case_row = _case(conn, case_number)
+        cid = repo.insert_returning_id(conn, repo.consents, {
+            "case_id": case_row.id, "scope": scope, "direction": "", "purpose": purpose,
+            "categories": list(categories), "medical_explicit": medical_explicit,
+            "asked_by": actor.username, "recipient": recipient, "status": status, "form": form,
+            "asked_at": now, "decided_at": None if status == "gevraagd" else now,
+            "transferred_at": None})
+        step = _Step(conn, app, actor, now, case_row.id, case_row.location_id)
+        step.event(None, "consent", None, payload={"scope": scope, "status": status})
+        step.flush()
+        return cid
+
+    return write(app.engine, work)
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: int
+    route: str
+    version: int
+    title: str
+    state: str
+    state_label: str
+    revision: int
+    closed: bool
+    steps: tuple[tuple[str, str], ...]  # (trigger, label) available from this state
+
+
+@dataclass(frozen=True)
+class CaseOverview:
+    case_number: str
+    first_name: str
+    initial: str
+    birth_date: date
+    location: str
+    participants: tuple[tuple[str, str, str], ...]  # (who, role, organisation)
+    instances: tuple[InstanceView, ...]
+    open_tasks: tuple[tuple[str, str, str], ...]  # (role, title, due)
+
+
+def case_overview(app: App, actor: Actor, case_number: str) -> CaseOverview:
+    """Where every route of the case stands and what can be done next."""
+    with read(app.engine) as conn:
+        row = _case(conn, case_number)
+        loc = next((x for x in repo.all_locations(conn) if x.id == row.location_id), None)
+        people = tuple((p.username or p.name, p.role, p.organisation)
+                       for p in repo.case_participants(conn, row.id))
+        views, tasks = [], []
+        for inst in repo.case_instances(conn, row.id):
+            spec = app.catalog.get(inst.route_id, inst.route_version)
+            state = spec.states.get(inst.state)
+            steps = () if inst.closed_at else tuple((t.trigger, t.label)
+                                                     for t in spec.available(inst.state))
+            views.append(InstanceView(inst.id, spec.id, spec.version, spec.title, inst.state,
+                                      state.label if state else inst.state, inst.revision,
+                                      inst.closed_at is not None, steps))
+            for t in repo.instance_tasks(conn, inst.id):
+                if t.closed_at is None:
+                    due = t.due_at.date().isoformat() if t.due_at else ""
+                    tasks.append((t.role, t.title, due))
+    return CaseOverview(row.case_number, row.first_name, row.initial, row.birth_date,
+                        loc.code if loc else "", people, tuple(views), tuple(tasks))
+
+
+def history(app: App, actor: Actor, case_number: str) -> list[dict[str, Any]]:
+    """The case's events, oldest first."""
+    with read(app.engine) as conn:
+        row = _case(conn, case_number)
+        return [
+            {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
+             "route": e.route_id, "version": e.route_version, "trigger": e.trigger,
+             "from": e.from_state, "to": e.to_state, "data": e.payload}
+            for e in repo.case_events(conn, row.id)
+        ]
+
+
+def my_tasks(app: App, actor: Actor) -> list[dict[str, Any]]:
+    """Open tasks of the acting user and their roles, oldest due first."""
+    if actor.user_id is None:
+        raise InvalidInput("tasks belong to a user: pass --as USERNAME")
+    with read(app.engine) as conn:
+        user = repo.user_by_name(conn, actor.username)
+        rows = repo.open_tasks_for(conn, actor.user_id, actor.roles,
+                                   user.location_id if user else None)
+    return [
+        {"task": t.id, "case": t.case_number, "route": t.route_id, "state": t.state,
+         "role": t.role, "title": t.title, "due": t.due_at.isoformat() if t.due_at else None}
+        for t in rows
+    ]

@@ -1,0 +1,229 @@
+"""Queries and writes, in SQLAlchemy Core.
+
+A step runs about ten statements; Core keeps each of them cheap (compiled once and cached), where
+the ORM would triple the cost of a step (see docs/architecture.md, "Measured facts").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+
+from kovflow.history import GENESIS
+from kovflow.store.tables import (
+    Case,
+    Consent,
+    Deadline,
+    Event,
+    Location,
+    Outbox,
+    Participant,
+    RouteInstance,
+    Task,
+    User,
+)
+
+cases = Case.__table__  # type: ignore[attr-defined]
+consents = Consent.__table__  # type: ignore[attr-defined]
+deadlines = Deadline.__table__  # type: ignore[attr-defined]
+events = Event.__table__  # type: ignore[attr-defined]
+locations = Location.__table__  # type: ignore[attr-defined]
+outbox = Outbox.__table__  # type: ignore[attr-defined]
+participants = Participant.__table__  # type: ignore[attr-defined]
+instances = RouteInstance.__table__  # type: ignore[attr-defined]
+tasks = Task.__table__  # type: ignore[attr-defined]
+users = User.__table__  # type: ignore[attr-defined]
+
+
+def insert_returning_id(conn: Connection, table: Any, values: Mapping[str, Any]) -> int:
+    """Insert one row and return its primary key (works on SQLite and PostgreSQL)."""
+    result = conn.execute(insert(table).returning(table.c.id), dict(values))
+    return int(result.scalar_one())
+
+
+# --- users and locations ---------------------------------------------------------------------
+
+def user_by_name(conn: Connection, username: str) -> Row[Any] | None:
+    return conn.execute(select(users).where(users.c.username == username)).first()
+
+
+def location_by_code(conn: Connection, code: str) -> Row[Any] | None:
+    return conn.execute(select(locations).where(locations.c.code == code)).first()
+
+
+def all_locations(conn: Connection) -> Sequence[Row[Any]]:
+    return conn.execute(select(locations).order_by(locations.c.code)).all()
+
+
+def all_users(conn: Connection) -> Sequence[Row[Any]]:
+    return conn.execute(select(users).order_by(users.c.username)).all()
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+def case_by_number(conn: Connection, case_number: str) -> Row[Any] | None:
+    return conn.execute(select(cases).where(cases.c.case_number == case_number)).first()
+
+
+def case_by_id(conn: Connection, case_id: int) -> Row[Any] | None:
+    return conn.execute(select(cases).where(cases.c.id == case_id)).first()
+
+
+def next_case_number(conn: Connection, prefix: str) -> str:
+    """The next free number ``<prefix>-0001`` style; unique constraint guards races."""
+    count = conn.execute(select(func.count()).select_from(cases)).scalar_one()
+    return f"{prefix}-{int(count) + 1:05d}"
+
+
+def case_participants(conn: Connection, case_id: int) -> Sequence[Row[Any]]:
+    q = (select(participants, users.c.username, users.c.email)
+         .select_from(participants.outerjoin(users, users.c.id == participants.c.user_id))
+         .where(participants.c.case_id == case_id, participants.c.until.is_(None))
+         .order_by(participants.c.since, participants.c.id))
+    return conn.execute(q).all()
+
+
+# --- route instances -------------------------------------------------------------------------
+
+def instance_by_id(conn: Connection, instance_id: int) -> Row[Any] | None:
+    return conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+
+
+def case_instances(conn: Connection, case_id: int) -> Sequence[Row[Any]]:
+    q = select(instances).where(instances.c.case_id == case_id).order_by(instances.c.id)
+    return conn.execute(q).all()
+
+
+def location_instances(conn: Connection, location_id: int) -> Sequence[Row[Any]]:
+    q = select(instances).where(instances.c.location_id == location_id).order_by(instances.c.id)
+    return conn.execute(q).all()
+
+
+def instances_of_route(conn: Connection, route_id: str, version: int) -> Sequence[Row[Any]]:
+    q = (select(instances).where(instances.c.route_id == route_id,
+                                 instances.c.route_version == version)
+         .order_by(instances.c.id))
+    return conn.execute(q).all()
+
+
+def compare_and_set(conn: Connection, instance_id: int, revision: int,
+                    values: Mapping[str, Any]) -> bool:
+    """Update the instance only if it is still at ``revision``; bump the revision."""
+    stmt = (update(instances)
+            .where(instances.c.id == instance_id, instances.c.revision == revision)
+            .values(revision=revision + 1, **values))
+    return conn.execute(stmt).rowcount == 1
+
+
+def consent_statuses(conn: Connection, case_id: int) -> dict[str, str]:
+    """The latest status per consent scope of a case."""
+    q = (select(consents.c.scope, consents.c.status)
+         .where(consents.c.case_id == case_id).order_by(consents.c.id))
+    return {row.scope: row.status for row in conn.execute(q)}
+
+
+# --- events ----------------------------------------------------------------------------------
+
+def chain_head(conn: Connection, chain: str) -> tuple[int, str]:
+    """The number and hash of the last event of ``chain`` (0 and the genesis hash when empty)."""
+    q = (select(events.c.seq, events.c.hash).where(events.c.chain == chain)
+         .order_by(events.c.seq.desc()).limit(1))
+    row = conn.execute(q).first()
+    return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
+
+
+def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    conn.execute(insert(events), rows)
+
+
+def chain_events(conn: Connection, chain: str | None = None) -> Sequence[Row[Any]]:
+    q = select(events).order_by(events.c.chain, events.c.seq)
+    if chain is not None:
+        q = q.where(events.c.chain == chain)
+    return conn.execute(q).all()
+
+
+def case_events(conn: Connection, case_id: int) -> Sequence[Row[Any]]:
+    q = select(events).where(events.c.case_id == case_id).order_by(events.c.seq)
+    return conn.execute(q).all()
+
+
+# --- tasks, deadlines, outbox ----------------------------------------------------------------
+
+def close_tasks(conn: Connection, instance_id: int, now: datetime) -> None:
+    conn.execute(update(tasks).where(tasks.c.instance_id == instance_id, tasks.c.closed_at.is_(None))
+                 .values(closed_at=now))
+
+
+def cancel_deadlines(conn: Connection, instance_id: int, now: datetime) -> None:
+    conn.execute(update(deadlines)
+                 .where(deadlines.c.instance_id == instance_id, deadlines.c.fired_at.is_(None),
+                        deadlines.c.cancelled_at.is_(None))
+                 .values(cancelled_at=now))
+
+
+def add_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert several rows in one statement (executemany); nothing when ``rows`` is empty."""
+    if rows:
+        conn.execute(insert(table), rows)
+
+
+def role_recipients(conn: Connection, case_id: int | None, location_id: int | None,
+                    role: str) -> list[tuple[int, str]]:
+    """Users (id, e-mail) who hold ``role`` for this case: its participants, else its location."""
+    found: list[tuple[int, str]] = []
+    if case_id is not None:
+        q = (select(users.c.id, users.c.email)
+             .select_from(participants.join(users, users.c.id == participants.c.user_id))
+             .where(participants.c.case_id == case_id, participants.c.role == role,
+                    participants.c.until.is_(None), users.c.active.is_(True)))
+        found = [(int(r.id), str(r.email)) for r in conn.execute(q)]
+    if not found and location_id is not None:
+        q = select(users.c.id, users.c.email, users.c.roles).where(
+            users.c.location_id == location_id, users.c.active.is_(True))
+        found = [(int(r.id), str(r.email)) for r in conn.execute(q) if role in r.roles.split()]
+    return found
+
+
+def open_tasks_for(conn: Connection, user_id: int, roles: Iterable[str],
+                   location_id: int | None) -> Sequence[Row[Any]]:
+    """Open tasks assigned to the user, or to one of their roles on their cases or location."""
+    involved = select(participants.c.case_id).where(participants.c.user_id == user_id,
+                                                    participants.c.until.is_(None))
+    mine = [tasks.c.assignee_user_id == user_id]
+    role_list = list(roles)
+    if role_list:
+        scope = [tasks.c.case_id.in_(involved)]
+        if location_id is not None:
+            scope.append(tasks.c.case_id.in_(select(cases.c.id)
+                                             .where(cases.c.location_id == location_id)))
+            scope.append(and_(tasks.c.case_id.is_(None),
+                              instances.c.location_id == location_id))
+        mine.append(and_(tasks.c.role.in_(role_list), tasks.c.assignee_user_id.is_(None),
+                         or_(*scope)))
+    q = (select(tasks, cases.c.case_number, instances.c.route_id)
+         .select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id)
+                      .outerjoin(cases, cases.c.id == tasks.c.case_id))
+         .where(tasks.c.closed_at.is_(None), or_(*mine))
+         .order_by(tasks.c.due_at.is_(None), tasks.c.due_at, tasks.c.id))
+    return conn.execute(q).all()
+
+
+def instance_tasks(conn: Connection, instance_id: int) -> Sequence[Row[Any]]:
+    return conn.execute(select(tasks).where(tasks.c.instance_id == instance_id)
+                        .order_by(tasks.c.id)).all()
+
+
+def instance_deadlines(conn: Connection, instance_id: int) -> Sequence[Row[Any]]:
+    return conn.execute(select(deadlines).where(deadlines.c.instance_id == instance_id)
+                        .order_by(deadlines.c.id)).all()
+
+
+def outbox_rows(conn: Connection, case_id: int | None = None) -> Sequence[Row[Any]]:
+    q = select(outbox).order_by(outbox.c.id)
+    if case_id is not None:
+        q = q.where(outbox.c.case_id == case_id)
+    return conn.execute(q).all()
