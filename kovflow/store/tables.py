@@ -128,11 +128,17 @@ class Task(SQLModel, table=True):
 
 
 class Deadline(SQLModel, table=True):
-    """A durable reminder; the unique key makes firing it idempotent."""
+    """A durable reminder; the unique key makes firing it idempotent.
+
+    The key covers live rows only: leaving and re-entering a state cancels a reminder and may set
+    the same one again (same rule, same due moment) without a conflict.
+    """
 
     __tablename__ = "deadlines"
     __table_args__ = (
-        UniqueConstraint("instance_id", "rule", "due_at", name="uq_deadlines_instance_rule_due"),
+        Index("uq_deadlines_instance_rule_due", "instance_id", "rule", "due_at", unique=True,
+              sqlite_where=text("cancelled_at IS NULL"),
+              postgresql_where=text("cancelled_at IS NULL")),
         Index("ix_deadlines_pending_due", "due_at",
               sqlite_where=text("fired_at IS NULL AND cancelled_at IS NULL"),
               postgresql_where=text("fired_at IS NULL AND cancelled_at IS NULL")),

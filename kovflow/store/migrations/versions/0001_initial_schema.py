@@ -155,11 +155,11 @@ def upgrade() -> None:
     sa.Column('cancelled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['instance_id'], ['route_instances.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('instance_id', 'rule', 'due_at', name='uq_deadlines_instance_rule_due')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('deadlines', schema=None) as batch_op:
         batch_op.create_index('ix_deadlines_pending_due', ['due_at'], unique=False, sqlite_where=sa.text('fired_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('fired_at IS NULL AND cancelled_at IS NULL'))
+        batch_op.create_index('uq_deadlines_instance_rule_due', ['instance_id', 'rule', 'due_at'], unique=True, sqlite_where=sa.text('cancelled_at IS NULL'), postgresql_where=sa.text('cancelled_at IS NULL'))
 
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -221,6 +221,7 @@ def downgrade() -> None:
 
     op.drop_table('events')
     with op.batch_alter_table('deadlines', schema=None) as batch_op:
+        batch_op.drop_index('uq_deadlines_instance_rule_due', sqlite_where=sa.text('cancelled_at IS NULL'), postgresql_where=sa.text('cancelled_at IS NULL'))
         batch_op.drop_index('ix_deadlines_pending_due', sqlite_where=sa.text('fired_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('fired_at IS NULL AND cancelled_at IS NULL'))
 
     op.drop_table('deadlines')
