@@ -27,10 +27,10 @@ class _Invalid(ValueError):
 def _text(value: Any, spec: FieldSpec) -> str:
     if not isinstance(value, str):
         raise _Invalid("moet tekst zijn")
-    value = value.strip()
-    if len(value) > MAX_TEXT:
+    text = value.strip()
+    if len(text) > MAX_TEXT:
         raise _Invalid(f"is te lang (maximaal {MAX_TEXT} tekens)")
-    return value
+    return text
 
 
 def _date(value: Any, spec: FieldSpec) -> str:

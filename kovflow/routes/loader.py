@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-from kovflow.errors import Problem, RouteDefinitionError
+from kovflow.errors import Problem
 from kovflow.routes.spec import (
     DURATION_UNITS,
     FIELD_TYPES,
@@ -220,7 +220,8 @@ def _state(r: _Reader, name: str, t: dict[str, Any]) -> StateSpec:
 _GUARD_META = ("name", "message")
 
 
-def _transition(r: _Reader, path: str, t: dict[str, Any], states: Mapping[str, StateSpec]) -> TransitionSpec | None:
+def _transition(r: _Reader, path: str, t: dict[str, Any],
+                states: Mapping[str, StateSpec]) -> TransitionSpec | None:
     r.keys(t, path, ("trigger", "from", "to", "label", "roles", "fields", "guards", "notify",
                      "start", "close_routes", "source", "note"))
     trigger = r.slug(t, "trigger", path)

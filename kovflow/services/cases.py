@@ -11,7 +11,7 @@ from kovflow.actor import Actor
 from kovflow.errors import InvalidInput, NotFound, TransitionNotAllowed
 from kovflow.routes.spec import ROLES
 from kovflow.services.context import App
-from kovflow.services.steps import FireResult, _start, _Step
+from kovflow.services.steps import _start, _Step
 from kovflow.store import repo
 from kovflow.store.db import Connection, read, write
 

@@ -97,7 +97,8 @@ class _Step:
         recipients = repo.role_recipients(self.conn, self.case_id, self.location_id, role)
         # No personal data in a message: only what kind of message it is and where to log in.
         context = {"soort": kind, "link": f"{self.app.settings.base_url.rstrip('/')}/taken"}
-        for user_id, address in recipients or [(None, "")]:
+        targets: list[tuple[int | None, str]] = [*recipients] or [(None, "")]
+        for user_id, address in targets:
             self.outbox.append({
                 "message_id": f"<{uuid.uuid4().hex}@kovflow>", "case_id": self.case_id,
                 "template": template, "recipient_role": role, "recipient_user_id": user_id,
