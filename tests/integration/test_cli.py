@@ -1,0 +1,142 @@
+"""The command line: exit codes, --json, errors that say what to fix, and the demo."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kovflow.cli import app
+from kovflow.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> object:
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+
+    def invoke(*args: str, as_user: str | None = None) -> tuple[int, str]:
+        prefix = ["--db", db, "--now", "2026-11-23T09:00"]
+        if as_user:
+            prefix += ["--as", as_user]
+        result = runner.invoke(app, [*prefix, *args])
+        return result.exit_code, result.output
+
+    assert invoke("db", "upgrade")[0] == 0
+    assert invoke("locations", "add", "ZON", "--name", "De Zonnebloem")[0] == 0
+    assert invoke("users", "add", "anna", "--role", "coach", "--location", "ZON")[0] == 0
+    assert invoke("users", "add", "bram", "--role", "pm", "--location", "ZON")[0] == 0
+    return invoke
+
+
+def test_a_case_through_the_cli_with_exit_codes(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("case", "open", "--first-name", "Sam", "--birth-date", "2024-05-01",
+                    "--location", "ZON", "--json", as_user="anna")
+    assert code == 0
+    case = json.loads(out)["case_number"]
+    code, out = run("case", "fire", case, "plaatsing", "plaats", "--set", "groep=Bijen",
+                    "--json", as_user="bram")
+    assert code == 3
+    reasons = {r["code"] for r in json.loads(out)["reasons"]}
+    assert {"role-not-allowed", "field-missing"} <= reasons
+    code, out = run("case", "fire", case, "plaatsing", "plaats", "--set", "groep=Bijen",
+                    "--set", "startdatum=2026-12-01", "--set", "mentor=bram",
+                    "--set", "vve_indicatie=nee", "--revision", "0", as_user="anna")
+    assert code == 0 and "aangemeld -> geplaatst" in out
+    code, out = run("case", "fire", case, "plaatsing", "annuleer", "--set", "reden=x",
+                    "--revision", "0", as_user="anna")
+    assert code == 5 and "intussen gewijzigd" in out
+    code, out = run("tasks", "--json", as_user="anna")
+    assert code == 0 and [t["route"] for t in json.loads(out)] == ["wijkcoach"]
+    code, out = run("case", "history", case, "--json")
+    assert [e["kind"] for e in json.loads(out)][-2:] == ["transition", "start"]
+    code, out = run("routes", "graph", "wijkcoach", "--case", case)
+    assert code == 0 and "class navraag current" in out
+    assert run("audit", "verify")[0] == 0
+
+
+@pytest.mark.parametrize(("args", "code", "says"), [
+    (("case", "show", "KOV-404"), 4, "No case 'KOV-404'"),
+    (("case", "fire", "KOV-404", "plaatsing", "plaats"), 4, "No case"),
+    (("routes", "show", "bestaat_niet"), 4, "No route 'bestaat_niet'"),
+    (("--as", "niemand", "tasks"), 4, "No user 'niemand'"),
+    (("case", "open", "--first-name", "A", "--birth-date", "1-5-2024", "--location", "ZON"), 2,
+     "is not a date"),
+    (("--now", "gisteren", "routes", "list"), 0, ""),  # --now is only read when a case is touched
+    (("--now", "gisteren", "case", "show", "KOV-1"), 2, "not an ISO-8601 moment"),
+    (("case", "fire", "KOV-1", "plaatsing", "plaats", "--set", "zonder-is-teken"), 2, "NAME=VALUE"),
+])
+def test_bad_input_gets_a_specific_error(run, args, code, says) -> None:  # type: ignore[no-untyped-def]
+    got, out = run(*args)
+    assert got == code, out
+    assert says in out
+
+
+def test_unknown_trigger_lists_the_steps_that_are_possible(run) -> None:  # type: ignore[no-untyped-def]
+    _, out = run("case", "open", "--first-name", "Sam", "--birth-date", "2024-05-01",
+                 "--location", "ZON", "--json", as_user="anna")
+    case = json.loads(out)["case_number"]
+    code, out = run("case", "fire", case, "plaatsing", "vlieg", as_user="anna")
+    assert code == 4 and "plan_intake" in out
+
+
+def test_unreachable_database_is_reported_not_a_traceback() -> None:
+    result = CliRunner().invoke(app, ["--db", "postgresql+psycopg://nobody@127.0.0.1:1/x",
+                                      "db", "upgrade"])
+    assert result.exit_code == 6
+    assert "cannot reach the database at postgresql+psycopg://nobody@127.0.0.1:1/x" in result.output
+    result = CliRunner().invoke(app, ["--db", "sqlite:////nonexistent/dir/k.db", "db", "upgrade"])
+    assert result.exit_code == 6 and "does not exist" in result.output
+    result = CliRunner().invoke(app, ["--db", "nonsense", "db", "upgrade"])
+    assert result.exit_code == 6 and "is not a database URL" in result.output
+
+
+def test_routes_check_reports_a_malformed_file_with_its_path(tmp_path: Path) -> None:
+    (tmp_path / "kapot").mkdir()
+    (tmp_path / "kapot" / "v1.toml").write_text('id = "kapot"\nversion = [1\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["routes", "check", str(tmp_path), "--json"])
+    assert result.exit_code == 2
+    problems = json.loads(result.output)["problems"]
+    assert [p["code"] for p in problems] == ["toml-syntax"]
+    assert problems[0]["file"].endswith("kapot/v1.toml")
+
+
+def test_routes_list_json_names_every_shipped_route() -> None:
+    result = CliRunner().invoke(app, ["routes", "list", "--json"])
+    assert result.exit_code == 0
+    listed = json.loads(result.output)
+    shipped = {p.name for p in (ROOT / "workflows").iterdir() if p.is_dir()}
+    assert {r["id"] for r in listed} == shipped
+    assert all({"id", "version", "title"} <= set(r) for r in listed)
+
+
+def test_config_example_parses_and_is_the_default(tmp_path: Path) -> None:
+    path = ROOT / "config.example.toml"
+    tomllib.loads(path.read_text(encoding="utf-8"))
+    assert load_settings(path, env={}) == load_settings(None, env={})
+
+
+def test_config_rejects_unknown_keys(tmp_path: Path) -> None:
+    from kovflow.errors import ConfigError
+
+    path = tmp_path / "c.toml"
+    path.write_text('[database]\nurll = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="urll"):
+        load_settings(path, env={})
+
+
+def test_demo_runs_clean_and_twice(tmp_path: Path) -> None:
+    from kovflow.demo import run_demo
+
+    first = run_demo(tmp_path / "demo", echo=False)
+    second = run_demo(tmp_path / "demo", echo=False)
+    assert first == second  # a rerun starts clean and is reproducible
+    assert first["chain_breaks"] == 0
+    states = list(first["cases"].values())
+    assert {"wijkcoach": "borging", "plaatsing": "geplaatst"}.items() <= states[0].items()
+    assert states[3]["plaatsing"] == "uitgestroomd"
