@@ -114,7 +114,8 @@ def _check_transition(route: RouteSpec, i: int, t: TransitionSpec,
             add("final-has-exit", f"{path}.from", f"{src!r} is final but {t.trigger!r} leaves it",
                 "remove final = true or the transition")
     if not t.sources:
-        add("missing-key", f"{path}.from", f"{t.trigger!r} has no source state")
+        add("missing-key", f"{path}.from", f"{t.trigger!r} has no source state",
+            'list the states it leaves from, or ["*"] for every state that is not final')
     if t.dest and t.dest not in route.states:
         add("unknown-state", f"{path}.to", f"state {t.dest!r} is not defined",
             f"defined: {', '.join(route.states)}")
@@ -129,7 +130,8 @@ def _check_transition(route: RouteSpec, i: int, t: TransitionSpec,
             add("bad-guard-params", f"{path}.guards[{g.name}]", msg)
     for n in t.notify:
         if n.role not in ROLES:
-            add("unknown-role", f"{path}.notify", f"unknown role {n.role!r}")
+            add("unknown-role", f"{path}.notify", f"unknown role {n.role!r}",
+                f"roles: {', '.join(ROLES)}")
         if templates is not None and n.template not in templates:
             add("unknown-template", f"{path}.notify", f"template {n.template!r} has no .txt and "
                 ".html in notifications/", "add notifications/<name>.txt and .html")

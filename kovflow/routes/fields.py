@@ -128,7 +128,9 @@ def validate(fields: tuple[FieldSpec, ...], data: Mapping[str, Any]) -> tuple[di
         if _empty(raw):
             continue
         try:
-            clean[spec.name] = PARSERS[spec.type](raw, spec)
+            value = PARSERS[spec.type](raw, spec)
+            if value != []:  # a list of only blanks is as empty as no list
+                clean[spec.name] = value
         except _Invalid as exc:
             invalid.add(spec.name)
             reasons.append(Reason("field-invalid", f"{spec.label}: {exc}"))

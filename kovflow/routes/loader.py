@@ -77,7 +77,7 @@ class _Reader:
     def strings(self, table: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
         value = self.get(table, key, path, list, [])
         if not all(isinstance(v, str) for v in value):
-            self.problem("bad-type", f"{path}.{key}", "must be a list of strings")
+            self.problem("bad-type", f"{path}.{key}".lstrip("."), "must be a list of strings")
             return ()
         return tuple(value)
 
@@ -226,8 +226,6 @@ def _transition(r: _Reader, path: str, t: dict[str, Any],
                      "start", "close_routes", "source", "note"))
     trigger = r.slug(t, "trigger", path)
     sources = r.strings(t, "from", path)
-    if "from" not in t:
-        r.problem("missing-key", f"{path}.from", "'from' is required", 'use a list of states or ["*"]')
     if "*" in sources:  # any state that is not final, for steps such as acuut_melden
         sources = tuple(s.name for s in states.values() if not s.final)
     guards = []
@@ -270,6 +268,9 @@ def parse_route(file: Path, text: str | None = None) -> tuple[RouteSpec | None, 
     except OSError as exc:
         r.problem("unreadable", "", f"cannot read the file: {exc.strerror}")
         return None, r.problems
+    except UnicodeDecodeError:
+        r.problem("unreadable", "", "the file is not UTF-8 text", "save the file as UTF-8")
+        return None, r.problems
     r.keys(doc, "", ("id", "version", "title", "per", "initial", "source", "note", "states",
                      "transitions", "start_fields", "starters"))
     route_id = r.slug(doc, "id", "")
@@ -297,15 +298,17 @@ def parse_route(file: Path, text: str | None = None) -> tuple[RouteSpec | None, 
         if spec is not None:
             transitions.append(spec)
     initial = r.get(doc, "initial", "", str, "", required=True)
+    title = r.get(doc, "title", "", str, route_id, required=True)
+    start_fields = _fields(r, doc, "start_fields", "")
+    starters = r.strings(doc, "starters", "")
+    source, note = r.get(doc, "source", "", str, ""), r.get(doc, "note", "", str, "")
     if not route_id or not version or not initial:
         return None, r.problems
     all_transitions = tuple(transitions)
     route = RouteSpec(
-        id=route_id, version=version, title=r.get(doc, "title", "", str, route_id, required=True),
+        id=route_id, version=version, title=title,
         per=per, initial=initial, states=MappingProxyType(states), transitions=all_transitions,
-        start_fields=_fields(r, doc, "start_fields", ""), starters=r.strings(doc, "starters", ""),
-        file=name,
-        source=r.get(doc, "source", "", str, ""), note=r.get(doc, "note", "", str, ""),
+        start_fields=start_fields, starters=starters, file=name, source=source, note=note,
         _by_trigger=index_transitions(all_transitions),
     )
     return route, r.problems
