@@ -186,7 +186,9 @@ def fire(app: App, actor: Actor, route_id: str, trigger: str, *, case: str | Non
         spec = _spec(app, row)
         decision = decide(spec, row.state, row.data, trigger, actor, data or {},
                           _case_view(conn, spec, trigger, case_row), now, app.calendar)
-        step = _Step(conn, app, actor, now, row.case_id, row.location_id)
+        # The location of a child's case decides who receives a role's messages as a fallback.
+        location_id = case_row.location_id if case_row is not None else row.location_id
+        step = _Step(conn, app, actor, now, row.case_id, location_id)
         result = _apply(step, spec, row, decision, expected_revision is not None)
         step.flush()
         return result

@@ -222,3 +222,37 @@ def test_routes_cannot_be_started_twice_or_by_the_wrong_role(world: World) -> No
 
     with pytest.raises(InvalidInput, match="already runs"):
         start_route(world.app, world.jgz, "warme_overdracht_jgz", case=case)
+
+
+def test_notifications_become_outbox_rows_without_personal_data(world: World) -> None:
+    case = _open(world)
+    fire(world.app, world.coach, "plaatsing", "plaats", case=case, data=PLAATS)
+    fire(world.app, world.coach, "wijkcoach", "wijkcoach_betrokken", case=case)
+    for scope in ("kinderopvang_naar_wijkcoach", "wijkcoach_naar_kinderopvang"):
+        from kovflow.services import record_consent
+
+        record_consent(world.app, world.coach, case, scope, "gegeven")
+    fire(world.app, world.coach, "wijkcoach", "toestemming_gegeven", case=case,
+         data={"contactniveau": "samenwerking"})
+    with world.app.engine.connect() as conn:
+        rows = repo.outbox_rows(conn)
+    assert [(r.template, r.recipient_role, r.to_address, r.status) for r in rows] == [
+        ("melding", "wijkcoach", "wijkcoach@example.org", "pending")]
+    assert rows[0].context == {"soort": "melding", "link": "http://127.0.0.1:8000/taken"}
+    assert rows[0].message_id.endswith("@kovflow>")
+    assert case not in str(rows[0]._mapping) and "Sam" not in str(rows[0]._mapping)
+
+
+def test_a_refused_consent_guard_says_which_consent_is_missing(world: World) -> None:
+    case = _open(world)
+    fire(world.app, world.coach, "plaatsing", "plaats", case=case, data=PLAATS)
+    fire(world.app, world.coach, "wijkcoach", "wijkcoach_betrokken", case=case)
+    from kovflow.services import record_consent
+
+    record_consent(world.app, world.coach, case, "kinderopvang_naar_wijkcoach", "gegeven")
+    record_consent(world.app, world.coach, case, "wijkcoach_naar_kinderopvang", "geweigerd")
+    with pytest.raises(TransitionNotAllowed) as refused:
+        fire(world.app, world.coach, "wijkcoach", "toestemming_gegeven", case=case,
+             data={"contactniveau": "samenwerking"})
+    assert [(r.code, "wijkcoach_naar_kinderopvang" in r.message) for r in refused.value.reasons] \
+        == [("consent-missing", True)]
