@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from kovflow.actor import Actor
     from kovflow.services import App
 
+# Plain help (no rich formatting) keeps `kovflow --help` fast: rich alone costs ~140 ms to import.
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="kovflow: routes of passende kinderopvang as checked, audited steps.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 users_app = typer.Typer(no_args_is_help=True, help="User accounts.")

@@ -189,21 +189,20 @@ def fire(app: App, actor: Actor, route_id: str, trigger: str, *, case: str | Non
         # The location of a child's case decides who receives a role's messages as a fallback.
         location_id = case_row.location_id if case_row is not None else row.location_id
         step = _Step(conn, app, actor, now, row.case_id, location_id)
-        result = _apply(step, spec, row, decision, expected_revision is not None)
+        result = _apply(step, spec, row, decision, expected_revision is not None,
+                        case_row.case_number if case_row is not None else None)
         step.flush()
         return result
 
     return write(app.engine, work)
 
 
-def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: bool) -> FireResult:
+def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: bool,
+           case_number: str | None) -> FireResult:
     final = spec.states[decision.to_state].final
-    values: dict[str, Any] = {"state": decision.to_state, "updated_at": step.now}
-    if decision.data:
-        values["data"] = {**row.data, **decision.data}
-    if final:
-        values["closed_at"] = step.now
-    if not repo.compare_and_set(step.conn, row.id, row.revision, values):
+    data = {**row.data, **decision.data}
+    if not repo.step_instance(step.conn, row.id, row.revision, decision.to_state, data, step.now,
+                              step.now if final else None):
         current = repo.instance_by_id(step.conn, row.id)
         if strict or current is None:
             raise ConcurrentUpdate(row.id, row.revision, current.revision if current else -1)
@@ -221,10 +220,6 @@ def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: b
         if (s := _start(step, plan.route, plan.state, plan.data, cause=row.id)) is not None
     )
     closed = _close_routes(step, decision.close_routes, except_id=row.id)
-    case_number = None
-    if row.case_id is not None:
-        case_row = repo.case_by_id(step.conn, row.case_id)
-        case_number = case_row.case_number if case_row else None
     return FireResult(case_number, row.id, spec.id, decision.trigger, decision.from_state,
                       decision.to_state, row.revision + 1, started, closed)
 
