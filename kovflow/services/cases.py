@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from kovflow.actor import Actor
-from kovflow.errors import InvalidInput, NotFound, TransitionNotAllowed
+from kovflow.errors import InvalidInput, NotFound, Reason, TransitionNotAllowed
 from kovflow.routes.spec import ROLES
 from kovflow.services.context import App
 from kovflow.services.steps import _start, _Step
@@ -41,7 +41,9 @@ def open_case(app: App, actor: Actor, *, first_name: str, initial: str, birth_da
         if spec.per != "child":
             raise InvalidInput(f"route {route_id} runs per location, not per child")
         if not actor.may_act_as(spec.starters):
-            raise TransitionNotAllowed(route_id, "", "start", [])
+            raise TransitionNotAllowed(route_id, "", "start", [Reason(
+                "role-not-allowed", "alleen " + " of ".join(spec.starters)
+                + " mag deze route starten")])
     now = app.clock.now()
 
     def work(conn: Connection) -> OpenedCase:

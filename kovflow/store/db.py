@@ -101,7 +101,10 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, Retry):
         return True
     if isinstance(exc, IntegrityError):
-        return "uq_events_chain_seq" in str(exc.orig) or "events.chain, events.seq" in str(exc.orig)
+        # Two writers raced for the next event number of a case, or the next case number.
+        text = str(exc.orig)
+        return any(key in text for key in ("uq_events_chain_seq", "events.chain, events.seq",
+                                           "cases_case_number_key", "cases.case_number"))
     if isinstance(exc, OperationalError):
         text = str(exc.orig).lower()
         return "locked" in text or "busy" in text or "deadlock" in text or "serializ" in text

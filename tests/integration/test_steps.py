@@ -256,3 +256,24 @@ def test_a_refused_consent_guard_says_which_consent_is_missing(world: World) -> 
              data={"contactniveau": "samenwerking"})
     assert [(r.code, "wijkcoach_naar_kinderopvang" in r.message) for r in refused.value.reasons] \
         == [("consent-missing", True)]
+
+
+def test_cases_opened_concurrently_get_distinct_numbers(world: World) -> None:
+    numbers: list[str] = []
+
+    def opener() -> None:
+        numbers.append(_open(world))
+
+    threads = [threading.Thread(target=opener) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(numbers)) == 4
+
+
+def test_a_role_that_may_not_start_a_route_cannot_open_a_case_with_it(world: World) -> None:
+    with pytest.raises(TransitionNotAllowed) as refused:
+        open_case(world.app, world.wijkcoach, first_name="A", initial="B",
+                  birth_date=date(2024, 1, 1), location=world.location)
+    assert refused.value.reasons[0].code == "role-not-allowed"
