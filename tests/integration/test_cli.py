@@ -140,3 +140,29 @@ def test_demo_runs_clean_and_twice(tmp_path: Path) -> None:
     states = list(first["cases"].values())
     assert {"wijkcoach": "borging", "plaatsing": "geplaatst"}.items() <= states[0].items()
     assert states[3]["plaatsing"] == "uitgestroomd"
+
+
+def test_routes_migrate_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration.test_versions import V1, V2
+
+    folder = tmp_path / "workflows"
+    (folder / "proef").mkdir(parents=True)
+    (folder / "proef" / "v1.toml").write_text(V1, encoding="utf-8")
+    monkeypatch.setenv("KOVFLOW_WORKFLOWS_DIR", str(folder))
+    db = ["--db", f"sqlite:///{tmp_path / 'm.db'}"]
+    runner = CliRunner()
+    for args in (["db", "upgrade"], ["locations", "add", "ZON", "--name", "Z"],
+                 ["case", "open", "--first-name", "A", "--birth-date", "2024-01-01",
+                  "--location", "ZON", "--route", "proef"],
+                 ["case", "open", "--first-name", "B", "--birth-date", "2024-01-01",
+                  "--location", "ZON", "--route", "proef"],
+                 ["case", "fire", "KOV-00002", "proef", "wacht_af"]):
+        result = runner.invoke(app, [*db, *args])
+        assert result.exit_code == 0, result.output
+    (folder / "proef" / "v2.toml").write_text(V2, encoding="utf-8")
+    shown = runner.invoke(app, [*db, "routes", "show", "proef", "--json"])
+    assert json.loads(shown.output)["version"] == 2
+    result = runner.invoke(app, [*db, "routes", "migrate", "proef", "--from", "1", "--to", "2"])
+    assert result.exit_code == 0
+    assert "moved 1 instance(s)" in result.output
+    assert "in state 'wacht' (not in v2)" in result.output
