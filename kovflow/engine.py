@@ -50,6 +50,13 @@ class StartPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class FirePlan:
+    route: str
+    trigger: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """What entering a state asks for: its task and its deadlines."""
 
@@ -70,6 +77,7 @@ class Decision:
     notifications: tuple[NotifySpec, ...] = ()
     starts: tuple[StartPlan, ...] = ()
     close_routes: tuple[str, ...] = ()
+    fires: tuple[FirePlan, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -157,6 +165,10 @@ def decide(route: RouteSpec, state: str, instance_data: Mapping[str, Any], trigg
                               + " mag deze stap zetten"))
     clean, field_reasons = validate(transition.fields, data)
     reasons.extend(field_reasons)
+    for f in transition.fields:  # an empty date with a default interval gets that date
+        if f.default_after is not None and f.name not in clean:
+            local = shift(calendar, now, f.default_after).astimezone(AMSTERDAM)
+            clean[f.name] = local.date().isoformat()
     ctx = guards.GuardContext(route.id, state, clean, instance_data, case.route_states,
                               case.consents, case.facts, now)
     for ref in transition.guards:
@@ -168,11 +180,16 @@ def decide(route: RouteSpec, state: str, instance_data: Mapping[str, Any], trigg
         reasons.append(Reason("wrong-state", f"deze stap kan niet vanuit '{state}'"))
     if reasons or to_state is None:
         raise TransitionNotAllowed(route.id, state, trigger, reasons)
+    clean.update(transition.sets)  # constants the step records, e.g. voogd_betrokken = true
     merged = {**instance_data, **clean}
     entry = enter(route.states[to_state], merged, now, calendar) if to_state != state else Entry()
     starts = tuple(
-        StartPlan(s.route, s.state, {k: clean[v] for k, v in s.carry.items() if v in clean})
+        StartPlan(s.route, s.state, {k: merged[v] for k, v in s.carry.items() if v in merged})
         for s in transition.start
     )
+    fires = tuple(
+        FirePlan(f.route, f.trigger, {k: merged[v] for k, v in f.carry.items() if v in merged})
+        for f in transition.fire
+    )
     return Decision(route.id, trigger, state, to_state, clean, entry, transition.notify, starts,
-                    transition.close_routes)
+                    transition.close_routes, fires)

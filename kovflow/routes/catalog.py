@@ -6,9 +6,10 @@ newest version of a route.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kovflow.errors import NotFound, Problem, RouteDefinitionError
 from kovflow.resources import template_names, workflows_dir
@@ -47,14 +48,20 @@ class Catalog:
         return any(rid == route_id for rid, _ in self.routes)
 
 
-def check_folder(folder: Path, templates: frozenset[str] | None = None) -> tuple[Catalog, list[Problem]]:
-    """Parse and check every route file in ``folder``; return what parsed and all problems."""
+def check_folder(folder: Path, templates: frozenset[str] | None = None,
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None
+                 ) -> tuple[Catalog, list[Problem]]:
+    """Parse and check every route file in ``folder``; return what parsed and all problems.
+
+    ``overrides`` maps a route id to this installation's values for its ``[params]``.
+    """
+    overrides = overrides or {}
     problems: list[Problem] = []
     routes: dict[tuple[str, int], RouteSpec] = {}
     if not folder.is_dir():
         return Catalog({}), [Problem("unreadable", str(folder), "", "route folder does not exist")]
     for file in route_files(folder):
-        spec, found = parse_route(file)
+        spec, found = parse_route(file, overrides=overrides.get(file.parent.name, {}))
         problems.extend(found)
         if spec is None:
             continue
@@ -68,11 +75,16 @@ def check_folder(folder: Path, templates: frozenset[str] | None = None) -> tuple
     return Catalog(routes), problems
 
 
-def load_catalog(folder: Path | None = None, templates: Iterable[str] | None = None) -> Catalog:
+def load_catalog(folder: Path | None = None, templates: Iterable[str] | None = None,
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Catalog:
     """Load the catalog, refusing it as a whole when any file has a problem."""
     folder = folder or workflows_dir()
     names = frozenset(templates) if templates is not None else template_names()
-    catalog, problems = check_folder(folder, names)
+    catalog, problems = check_folder(folder, names, overrides)
+    unknown = sorted(set(overrides or {}) - {rid for rid, _ in catalog.routes})
+    problems += [Problem("unknown-route", "configuration", f"routes.settings.{rid}",
+                         f"configuration sets parameters for route {rid!r}, which does not exist")
+                 for rid in unknown]
     if problems:
         raise RouteDefinitionError(problems)
     return catalog

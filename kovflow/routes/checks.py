@@ -41,6 +41,8 @@ CODES: Mapping[str, str] = {
     "duplicate-trigger": "the same trigger is defined twice from one state",
     "deadline-missing-field": "a deadline is relative to a field no incoming step provides",
     "final-has-exit": "a final state has a transition out",
+    "unknown-trigger": "a fire effect names a step the other route does not have",
+    "unknown-param": "a { param = ... } or @role names a parameter missing from [params]",
 }
 
 
@@ -129,6 +131,9 @@ def _check_transition(route: RouteSpec, i: int, t: TransitionSpec,
         for msg in guards.check_params(g):
             add("bad-guard-params", f"{path}.guards[{g.name}]", msg)
     for n in t.notify:
+        if n.instead_role and n.instead_role not in ROLES:
+            add("unknown-role", f"{path}.notify", f"unknown role {n.instead_role!r}",
+                f"roles: {', '.join(ROLES)}")
         if n.role not in ROLES:
             add("unknown-role", f"{path}.notify", f"unknown role {n.role!r}",
                 f"roles: {', '.join(ROLES)}")
@@ -189,6 +194,10 @@ def check_cross_routes(routes: Iterable[RouteSpec]) -> list[Problem]:
             latest[r.id] = r
     out = []
     for r in routes:
+        for a in r.also_start:
+            if a.route not in latest:
+                out.append(Problem("unknown-route", r.file, "also_start",
+                                   f"route {a.route!r} does not exist"))
         for i, t in enumerate(r.transitions):
             for s in t.start:
                 target = latest.get(s.route)
@@ -199,6 +208,14 @@ def check_cross_routes(routes: Iterable[RouteSpec]) -> list[Problem]:
                 elif s.state and s.state not in target.states:
                     out.append(Problem("unknown-state", r.file, f"transitions[{i}].start",
                                        f"route {s.route!r} has no state {s.state!r}"))
+            for f in t.fire:
+                target = latest.get(f.route)
+                if target is None:
+                    out.append(Problem("unknown-route", r.file, f"transitions[{i}].fire",
+                                       f"route {f.route!r} does not exist"))
+                elif not target.transitions_for(f.trigger):
+                    out.append(Problem("unknown-trigger", r.file, f"transitions[{i}].fire",
+                                       f"route {f.route!r} has no step {f.trigger!r}"))
             for name in t.close_routes:
                 if name not in latest:
                     out.append(Problem("unknown-route", r.file, f"transitions[{i}].close_routes",

@@ -17,6 +17,8 @@ from typing import Any, cast
 from kovflow.errors import Problem
 from kovflow.routes.spec import (
     DURATION_UNITS,
+    AlsoStart,
+    FireSpec,
     FIELD_TYPES,
     Condition,
     DeadlineSpec,
@@ -39,9 +41,35 @@ _FILE_NAME = re.compile(r"^v([1-9][0-9]*)\.toml$")
 class _Reader:
     """Reads one TOML document, remembering problems with their key paths."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, params: Mapping[str, Any] | None = None) -> None:
         self.file = file
         self.problems: list[Problem] = []
+        self.params: Mapping[str, Any] = params or {}
+
+    def param(self, name: object, path: str) -> Any:
+        """The value of route parameter ``name`` (after configuration overrides)."""
+        if not isinstance(name, str) or name not in self.params:
+            self.problem("unknown-param", path, f"parameter {name!r} is not declared in [params]",
+                         f"declared: {', '.join(self.params) or 'none'}")
+            return None
+        return self.params[name]
+
+    def roles(self, table: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+        """A role list; an entry "@name" takes the role(s) from parameter ``name``."""
+        out: list[str] = []
+        for role in self.strings(table, key, path):
+            if not role.startswith("@"):
+                out.append(role)
+                continue
+            value = self.param(role[1:], f"{path}.{key}".lstrip("."))
+            if isinstance(value, str):
+                out.append(value)
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                out.extend(value)
+            elif value is not None:
+                self.problem("bad-type", f"params.{role[1:]}", "a role parameter must be a role "
+                             "or a list of roles")
+        return tuple(out)
 
     def problem(self, code: str, path: str, message: str, hint: str = "") -> None:
         self.problems.append(Problem(code, self.file, path, message, hint))
@@ -95,8 +123,16 @@ class _Reader:
         value = self.get(table, key, path, dict)
         if value is None:
             return None
-        full = f"{path}.{key}"
-        hint = "write e.g. { werkdagen = 10 }, { days = -1 }, { weeks = 6 } or { months = 1 }"
+        full = f"{path}.{key}".lstrip(".")
+        hint = ("write e.g. { werkdagen = 10 }, { days = -1 }, { weeks = 6 }, { months = 1 } "
+                'or { param = "name" }')
+        if set(value) == {"param"}:
+            value = self.param(value["param"], full)
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                self.problem("bad-duration", full, "the parameter is not a duration", hint)
+                return None
         if len(value) != 1:
             self.problem("bad-duration", full, "a duration has exactly one unit", hint)
             return None
@@ -114,7 +150,7 @@ def _kind_name(kind: type) -> str:
 
 def _field(r: _Reader, path: str, t: dict[str, Any]) -> FieldSpec | None:
     r.keys(t, path, ("name", "type", "label", "required", "choices", "items", "min_items", "min",
-                     "max", "required_if", "help"))
+                     "max", "required_if", "default_after", "help"))
     name = r.slug(t, "name", path)
     ftype = r.get(t, "type", path, str, "", required=True)
     if ftype and ftype not in FIELD_TYPES:
@@ -142,7 +178,8 @@ def _field(r: _Reader, path: str, t: dict[str, Any]) -> FieldSpec | None:
         required=r.get(t, "required", path, bool, condition is None), choices=choices,
         items=items, min_items=r.get(t, "min_items", path, int, 0),
         minimum=r.get(t, "min", path, int), maximum=r.get(t, "max", path, int),
-        required_if=condition, help=r.get(t, "help", path, str, ""),
+        required_if=condition, default_after=r.duration(t, "default_after", path),
+        help=r.get(t, "help", path, str, ""),
     )
 
 
@@ -223,7 +260,7 @@ _GUARD_META = ("name", "message")
 def _transition(r: _Reader, path: str, t: dict[str, Any],
                 states: Mapping[str, StateSpec]) -> TransitionSpec | None:
     r.keys(t, path, ("trigger", "from", "to", "label", "roles", "fields", "guards", "notify",
-                     "start", "close_routes", "source", "note"))
+                     "start", "close_routes", "fire", "set", "source", "note"))
     trigger = r.slug(t, "trigger", path)
     sources = r.strings(t, "from", path)
     if "*" in sources:  # any state that is not final, for steps such as acuut_melden
@@ -235,9 +272,26 @@ def _transition(r: _Reader, path: str, t: dict[str, Any],
         guards.append(GuardRef(gname, params, r.get(g, "message", gpath, str, "")))
     notify = []
     for npath, n in r.tables(t, "notify", path):
-        r.keys(n, npath, ("template", "role"))
+        r.keys(n, npath, ("template", "role", "instead"))
+        instead = r.get(n, "instead", npath, dict)
+        condition, instead_role = None, ""
+        if instead is not None:
+            r.keys(instead, f"{npath}.instead", ("field", "equals", "role"))
+            if {"field", "equals", "role"} <= set(instead):
+                condition = Condition(str(instead["field"]), instead["equals"])
+                instead_role = str(instead["role"])
+            else:
+                r.problem("missing-key", f"{npath}.instead", "needs 'field', 'equals' and 'role'")
         notify.append(NotifySpec(r.get(n, "template", npath, str, "", required=True),
-                                 r.get(n, "role", npath, str, "", required=True)))
+                                 r.get(n, "role", npath, str, "", required=True),
+                                 condition, instead_role))
+    fires = []
+    for fpath, f in r.tables(t, "fire", path):
+        r.keys(f, fpath, ("route", "trigger", "carry"))
+        carry = r.get(f, "carry", fpath, dict, {})
+        fires.append(FireSpec(r.get(f, "route", fpath, str, "", required=True),
+                              r.get(f, "trigger", fpath, str, "", required=True),
+                              MappingProxyType({str(k): str(v) for k, v in carry.items()})))
     starts = []
     for spath, s in r.tables(t, "start", path):
         r.keys(s, spath, ("route", "state", "carry"))
@@ -249,15 +303,36 @@ def _transition(r: _Reader, path: str, t: dict[str, Any],
         return None
     return TransitionSpec(
         trigger=trigger, sources=sources, dest=r.get(t, "to", path, str, ""),
-        label=r.get(t, "label", path, str, trigger), roles=r.strings(t, "roles", path),
+        label=r.get(t, "label", path, str, trigger), roles=r.roles(t, "roles", path),
         fields=_fields(r, t, "fields", path), guards=tuple(guards), notify=tuple(notify),
-        start=tuple(starts), close_routes=r.strings(t, "close_routes", path),
+        start=tuple(starts), close_routes=r.strings(t, "close_routes", path), fire=tuple(fires),
+        sets=MappingProxyType(dict(r.get(t, "set", path, dict, {}))),
         source=r.get(t, "source", path, str, ""), note=r.get(t, "note", path, str, ""),
     )
 
 
-def parse_route(file: Path, text: str | None = None) -> tuple[RouteSpec | None, list[Problem]]:
-    """Parse one route file; return the spec (None when unusable) and its shape problems."""
+def _params(r: _Reader, doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The route's ``[params]`` with the installation's overrides applied."""
+    declared = r.get(doc, "params", "", dict, {})
+    params = dict(declared)
+    for key, value in overrides.items():
+        if key not in declared:
+            r.problem("unknown-param", f"params.{key}", f"configuration sets parameter {key!r}, "
+                      "which this route does not declare", f"declared: {', '.join(declared) or 'none'}")
+        elif type(value) is not type(declared[key]):
+            r.problem("bad-type", f"params.{key}", f"configuration gives a {type(value).__name__} "
+                      f"where the route declares a {type(declared[key]).__name__}")
+        else:
+            params[key] = value
+    return params
+
+
+def parse_route(file: Path, text: str | None = None,
+                overrides: Mapping[str, Any] | None = None) -> tuple[RouteSpec | None, list[Problem]]:
+    """Parse one route file; return the spec (None when unusable) and its shape problems.
+
+    ``overrides`` are this installation's values for the route's ``[params]`` (configuration).
+    """
     name = str(file)
     r = _Reader(name)
     try:
@@ -272,7 +347,8 @@ def parse_route(file: Path, text: str | None = None) -> tuple[RouteSpec | None, 
         r.problem("unreadable", "", "the file is not UTF-8 text", "save the file as UTF-8")
         return None, r.problems
     r.keys(doc, "", ("id", "version", "title", "per", "initial", "source", "note", "states",
-                     "transitions", "start_fields", "starters"))
+                     "transitions", "start_fields", "starters", "params", "also_start"))
+    r.params = _params(r, doc, overrides or {})
     route_id = r.slug(doc, "id", "")
     version = r.get(doc, "version", "", int, 0, required=True)
     match = _FILE_NAME.match(file.name)
@@ -300,15 +376,21 @@ def parse_route(file: Path, text: str | None = None) -> tuple[RouteSpec | None, 
     initial = r.get(doc, "initial", "", str, "", required=True)
     title = r.get(doc, "title", "", str, route_id, required=True)
     start_fields = _fields(r, doc, "start_fields", "")
-    starters = r.strings(doc, "starters", "")
+    starters = r.roles(doc, "starters", "")
     source, note = r.get(doc, "source", "", str, ""), r.get(doc, "note", "", str, "")
+    also = []
+    for apath, a in r.tables(doc, "also_start", ""):
+        r.keys(a, apath, ("route", "when_fact"))
+        also.append(AlsoStart(r.get(a, "route", apath, str, "", required=True),
+                              r.get(a, "when_fact", apath, str, "", required=True)))
     if not route_id or not version or not initial:
         return None, r.problems
     all_transitions = tuple(transitions)
     route = RouteSpec(
         id=route_id, version=version, title=title,
         per=per, initial=initial, states=MappingProxyType(states), transitions=all_transitions,
-        start_fields=start_fields, starters=starters, file=name, source=source, note=note,
+        start_fields=start_fields, starters=starters, params=MappingProxyType(dict(r.params)),
+        also_start=tuple(also), file=name, source=source, note=note,
         _by_trigger=index_transitions(all_transitions),
     )
     return route, r.problems

@@ -71,6 +71,7 @@ class FieldSpec:
     minimum: int | None = None
     maximum: int | None = None
     required_if: Condition | None = None
+    default_after: Duration | None = None
     help: str = ""
 
 
@@ -85,10 +86,33 @@ class GuardRef:
 
 @dataclass(frozen=True, slots=True)
 class NotifySpec:
-    """Send template ``template`` to the participants holding ``role``."""
+    """Send template ``template`` to the participants holding ``role``.
+
+    With ``instead``, the message goes to ``instead.role`` while the instance has recorded
+    ``instead.field`` = ``instead.equals`` (e.g. a voogd who became the first contact).
+    """
 
     template: str
     role: str
+    instead: Condition | None = None
+    instead_role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FireSpec:
+    """Take step ``trigger`` on the running ``route`` of the same case, in the same transaction."""
+
+    route: str
+    trigger: str
+    carry: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class AlsoStart:
+    """When this route starts and the case fact ``when_fact`` is true, start ``route`` too."""
+
+    route: str
+    when_fact: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +180,8 @@ class TransitionSpec:
     notify: tuple[NotifySpec, ...] = ()
     start: tuple[StartSpec, ...] = ()
     close_routes: tuple[str, ...] = ()
+    fire: tuple[FireSpec, ...] = ()
+    sets: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     source: str = ""
     note: str = ""
 
@@ -178,6 +204,8 @@ class RouteSpec:
     transitions: tuple[TransitionSpec, ...]
     start_fields: tuple[FieldSpec, ...] = ()
     starters: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    also_start: tuple[AlsoStart, ...] = ()
     file: str = ""
     source: str = ""
     note: str = ""

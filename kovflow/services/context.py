@@ -28,7 +28,7 @@ def build_app(settings: Settings, clock: Clock | None = None, database_url: str 
     return App(
         settings=settings,
         engine=make_engine(database_url or settings.database_url),
-        catalog=catalog or load_catalog(settings.workflows_dir),
+        catalog=catalog or load_catalog(settings.workflows_dir, overrides=settings.route_settings),
         clock=clock or SystemClock(),
         calendar=WorkCalendar(settings.extra_closed_days),
     )

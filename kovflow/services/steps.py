@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -214,14 +214,38 @@ def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: b
         repo.cancel_deadlines(step.conn, row.id, step.now)
         step.enter(row.id, decision.to_state, decision.entry)
     for n in decision.notifications:
-        step.notify(n.template, n.role, "melding")
+        role = n.role
+        if n.instead is not None and data.get(n.instead.field) == n.instead.equals:
+            role = n.instead_role  # e.g. NB-2: the voogd is now the first contact
+        step.notify(n.template, role, "melding")
     started = tuple(
         s for plan in decision.starts
         if (s := _start(step, plan.route, plan.state, plan.data, cause=row.id)) is not None
     )
     closed = _close_routes(step, decision.close_routes, except_id=row.id)
+    for plan in decision.fires:
+        _fire_effect(step, plan, row.id)
     return FireResult(case_number, row.id, spec.id, decision.trigger, decision.from_state,
                       decision.to_state, row.revision + 1, started, closed)
+
+
+def _fire_effect(step: _Step, plan: Any, cause: int) -> None:
+    """Take a step on another running route of the case as part of this step (e.g. the end of
+    a placement after its termination). The role check is the firing step's; guards still apply."""
+    if step.case_id is None:
+        return
+    running = [r for r in repo.case_instances(step.conn, step.case_id)
+               if r.route_id == plan.route and r.closed_at is None]
+    if not running:
+        return
+    row = running[-1]
+    spec = _spec(step.app, row)
+    effect_actor = replace(step.actor, operator=True)
+    case_row = repo.case_by_id(step.conn, step.case_id)
+    decision = decide(spec, row.state, row.data, plan.trigger, effect_actor,
+                      {**plan.data}, _case_view(step.conn, spec, plan.trigger, case_row),
+                      step.now, step.app.calendar)
+    _apply(step, spec, row, decision, False, case_row.case_number if case_row else None)
 
 
 def _start(step: _Step, route_id: str, state: str, data: Mapping[str, Any],
@@ -242,6 +266,12 @@ def _start(step: _Step, route_id: str, state: str, data: Mapping[str, Any],
     payload = {"started_by_instance": cause} if cause is not None else {}
     step.event(instance_id, "start", spec, "", "", state, {**payload, **data})
     step.enter(instance_id, state, enter(spec.states[state], data, step.now, step.app.calendar))
+    if spec.also_start and step.case_id is not None:
+        case_row = repo.case_by_id(step.conn, step.case_id)
+        facts = dict(case_row.facts) if case_row is not None else {}
+        for also in spec.also_start:
+            if facts.get(also.when_fact) is True:
+                _start(step, also.route, "", {}, cause=instance_id)
     return (spec.id, instance_id, state)
 
 

@@ -266,6 +266,12 @@ CASES: tuple[Case, ...] = (
          hint="start_fields"),
     Case("final-has-exit/reopen-from-final", "final-has-exit", "transitions[2].from",
          append=REOPEN_FINAL, hint="final = true"),
+    Case("unknown-param/duration-param-not-declared", "unknown-param",
+         "states.ingediend.idle", edits=(("idle = { werkdagen = 20 }",
+                                          'idle = { param = "stil_na" }'),), hint="declared"),
+    Case("unknown-trigger/fire-effect-step-missing", "unknown-trigger", "transitions[1].fire",
+         edits=after_trigger('fire = [ { route = "aanvraag", trigger = "vlieg" } ]'),
+         message="no step 'vlieg'"),
 )
 
 
