@@ -17,13 +17,13 @@ from typing import Any, cast
 from kovflow.errors import Problem
 from kovflow.routes.spec import (
     DURATION_UNITS,
-    AlsoStart,
-    FireSpec,
     FIELD_TYPES,
+    AlsoStart,
     Condition,
     DeadlineSpec,
     Duration,
     FieldSpec,
+    FireSpec,
     GuardRef,
     NotifySpec,
     RouteSpec,
