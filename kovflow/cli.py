@@ -301,6 +301,39 @@ def routes_graph(route: str, case: Annotated[str | None, typer.Option(
     _run(as_json, work)
 
 
+@routes_app.command("docs")
+def routes_docs(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the pages.")] = Path("docs/routes"),
+    check: Annotated[bool, typer.Option("--check", help="Fail when the pages are out of date.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate docs/routes/<route>.md (Mermaid diagram, states and transitions tables)."""
+
+    def work() -> None:
+        from kovflow.routes.docs import render_all
+
+        pages = render_all(_catalog().latest())
+        stale = sorted(name for name, text in pages.items()
+                       if not (out / name).is_file()
+                       or (out / name).read_text(encoding="utf-8") != text)
+        extra = sorted(p.name for p in out.glob("*.md") if p.name not in pages) \
+            if out.is_dir() else []
+        if not check:
+            out.mkdir(parents=True, exist_ok=True)
+            for name in stale:
+                (out / name).write_text(pages[name], encoding="utf-8")
+            for name in extra:
+                (out / name).unlink()
+        doc = {"folder": str(out), "pages": len(pages), "stale": stale, "extra": extra}
+        verb = "out of date" if check else "written"
+        _emit(as_json, doc, lambda: f"{len(stale)} of {len(pages)} page(s) {verb} in {out}"
+              + (f"; stale: {', '.join(stale + extra)}" if check and (stale or extra) else ""))
+        if check and (stale or extra):
+            raise typer.Exit(1)
+
+    _run(as_json, work)
+
+
 @routes_app.command("migrate")
 def routes_migrate(
     route: str,
