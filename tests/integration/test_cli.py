@@ -166,3 +166,17 @@ def test_routes_migrate_from_the_command_line(tmp_path: Path, monkeypatch: pytes
     assert result.exit_code == 0
     assert "moved 1 instance(s)" in result.output
     assert "in state 'wacht' (not in v2)" in result.output
+
+
+def test_routes_docs_are_generated_and_checked(tmp_path: Path) -> None:
+    out = tmp_path / "routes"
+    runner = CliRunner()
+    assert runner.invoke(app, ["routes", "docs", "--out", str(out)]).exit_code == 0
+    shipped = {p.name for p in (ROOT / "workflows").iterdir() if p.is_dir()}
+    assert {p.stem for p in out.glob("*.md")} == shipped | {"README"}
+    page = (out / "plaatsing.md").read_text(encoding="utf-8")
+    assert "```mermaid" in page and "| `plaats` Kind plaatsen |" in page
+    assert runner.invoke(app, ["routes", "docs", "--out", str(out), "--check"]).exit_code == 0
+    (out / "plaatsing.md").write_text(page.replace("Kind plaatsen", "Iets anders"), encoding="utf-8")
+    result = runner.invoke(app, ["routes", "docs", "--out", str(out), "--check"])
+    assert result.exit_code == 1 and "plaatsing.md" in result.output
