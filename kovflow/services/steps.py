@@ -304,6 +304,11 @@ def start_route(app: App, actor: Actor, route_id: str, *, case: str | None = Non
                     + " mag deze route starten")])
     clean, reasons = validate(spec.start_fields, data or {})
     start_state = state or spec.initial
+    if start_state != spec.initial and not (actor.operator or "admin" in actor.roles):
+        # Other states are reached by steps (or by another route's start effect), not by hand.
+        raise TransitionNotAllowed(route_id, "", "start", [Reason(
+            "role-not-allowed", f"alleen functioneel beheer mag een route starten in een andere "
+            f"stand dan '{spec.initial}'")])
     if start_state not in spec.states:
         raise NotFound("state", f"{start_state} (route {route_id}: {', '.join(spec.states)})")
     if reasons:

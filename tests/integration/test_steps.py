@@ -277,3 +277,13 @@ def test_a_role_that_may_not_start_a_route_cannot_open_a_case_with_it(world: Wor
         open_case(world.app, world.wijkcoach, first_name="A", initial="B",
                   birth_date=date(2024, 1, 1), location=world.location)
     assert refused.value.reasons[0].code == "role-not-allowed"
+
+
+def test_only_admins_start_a_route_in_another_state_than_its_first(world: World) -> None:
+    case = _open(world)
+    with pytest.raises(TransitionNotAllowed) as refused:
+        start_route(world.app, world.jgz, "warme_overdracht_jgz", case=case, state="afgerond")
+    assert refused.value.reasons[0].code == "role-not-allowed"
+    result = start_route(world.app, world.admin, "warme_overdracht_jgz", case=case,
+                         state="gesprek_gepland")
+    assert result.to_state == "gesprek_gepland"
