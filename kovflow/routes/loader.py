@@ -311,9 +311,22 @@ def _transition(r: _Reader, path: str, t: dict[str, Any],
     )
 
 
+def _param_value_ok(value: object) -> bool:
+    if isinstance(value, dict):
+        return len(value) == 1 and next(iter(value)) in DURATION_UNITS
+    if isinstance(value, list):
+        return all(isinstance(v, str) for v in value)
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
 def _params(r: _Reader, doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The route's ``[params]`` with the installation's overrides applied."""
     declared = r.get(doc, "params", "", dict, {})
+    for key, value in declared.items():
+        if not _param_value_ok(value):
+            r.problem("bad-type", f"params.{key}", "a parameter is a duration table, a role, a list "
+                      "of roles or a whole number", "keys written after [params] belong to it: put "
+                      "the top-level keys before the first [table]")
     params = dict(declared)
     for key, value in overrides.items():
         if key not in declared:

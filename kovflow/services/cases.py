@@ -40,9 +40,10 @@ def open_case(app: App, actor: Actor, *, first_name: str, initial: str, birth_da
         spec = app.catalog.get(route_id)
         if spec.per != "child":
             raise InvalidInput(f"route {route_id} runs per location, not per child")
-        if not actor.may_act_as(spec.starters):
+        if not actor.may_start(spec.starters):
             raise TransitionNotAllowed(route_id, "", "start", [Reason(
-                "role-not-allowed", "alleen " + " of ".join(spec.starters)
+                "role-not-allowed", ("alleen " + " of ".join(spec.starters)
+                                     if spec.starters else "alleen een andere route")
                 + " mag deze route starten")])
     now = app.clock.now()
 

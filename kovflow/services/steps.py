@@ -298,10 +298,10 @@ def start_route(app: App, actor: Actor, route_id: str, *, case: str | None = Non
     """Start a route by hand (e.g. ``meldcode``) on a case, or a location route on a location."""
     spec = app.catalog.get(route_id)
     now = app.clock.now()
-    if not actor.may_act_as(spec.starters):
+    if not actor.may_start(spec.starters):
         raise TransitionNotAllowed(route_id, "", "start", [
-            Reason("role-not-allowed", "alleen " + " of ".join(spec.starters)
-                    + " mag deze route starten")])
+            Reason("role-not-allowed", ("alleen " + " of ".join(spec.starters)
+                     if spec.starters else "alleen een andere route") + " mag deze route starten")])
     clean, reasons = validate(spec.start_fields, data or {})
     start_state = state or spec.initial
     if start_state != spec.initial and not (actor.operator or "admin" in actor.roles):

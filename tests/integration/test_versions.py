@@ -19,6 +19,7 @@ id = "proef"
 version = 1
 title = "Proefroute"
 initial = "open"
+starters = ["coach"]
 [states.open]
 label = "Open"
 [states.wacht]
@@ -42,6 +43,7 @@ id = "proef"
 version = 2
 title = "Proefroute"
 initial = "open"
+starters = ["coach"]
 [states.open]
 label = "Open"
 [states.review]
