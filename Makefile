@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck routes-check bench serve clean
+.PHONY: install demo test lint typecheck routes-check routes-docs bench serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,13 @@ lint: $(STAMP)
 
 routes-check: $(STAMP)
 	$(BIN)/kovflow routes check
+	$(BIN)/kovflow routes docs --check || (echo "docs/routes is out of date: run .venv/bin/kovflow routes docs" && false)
 
 test: lint routes-check
 	$(BIN)/pytest -q
+
+routes-docs: $(STAMP)
+	$(BIN)/kovflow routes docs
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

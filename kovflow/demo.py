@@ -99,7 +99,8 @@ def _scenario_1(tour: Tour) -> str:
     tour.step("eva", case, "wijkcoach", "plan_eerste_gesprek", datum="2027-01-07")
     tour.later(16)
     tour.step("eva", case, "wijkcoach", "voer_eerste_gesprek", doelen="taal; zindelijkheid",
-              acties="ouders: voorlezen", datum_voortgangsgesprek="2027-02-18")
+              acties="ouders: voorlezen", datum_voortgangsgesprek="2027-02-18",
+              deelnemers_voortgangsgesprek="ouders; bram; eva")
     return case
 
 

@@ -77,7 +77,8 @@ PATHS: dict[str, tuple[tuple[str, ...], tuple[Step, ...]]] = {
              {"datum": "2026-12-10"}),
         Step("wijkcoach", "voer_eerste_gesprek", "wijkcoach", "borging",
              {"doelen": "zindelijk; praten", "acties": "ouders: oefenen",
-              "datum_voortgangsgesprek": "2027-02-01"}),
+              "datum_voortgangsgesprek": "2027-02-01",
+              "deelnemers_voortgangsgesprek": "ouders; pm; wijkcoach"}),
         Step("wijkcoach", "sluit_af", "wijkcoach", "afgesloten", {"reden": "doelen behaald"}),
     )),
     "wijkcoach scenario 2 met toestemming": ((), (
