@@ -38,6 +38,7 @@ USERS = (
     ("anna", "coach", "Kinderopvang Arnhem"), ("bram", "pm", "Kinderopvang Arnhem"),
     ("carla", "manager", "Kinderopvang Arnhem"), ("dewi", "jgz", "JGZ Gelderland-Midden"),
     ("eva", "wijkcoach", "Gemeente Arnhem"), ("femke", "coordinator", "Gemeente Arnhem"),
+    ("gijs", "aandachtsfunctionaris", "Kinderopvang Arnhem"),
 )
 PLAATS = {"groep": "Bijen", "startdatum": "2026-12-07", "mentor": "bram", "vve_indicatie": "ja",
           "vve_datum": "2026-10-15", "vve_afgever": "JGZ"}
@@ -138,7 +139,33 @@ def _scenario_3(tour: Tour) -> str:
     tour.later(10)
     tour.step("anna", case, "wijkcoach", "ouders_weigeren")
     tour.step("anna", case, "wijkcoach", "anoniem_overleg", advies="blijf het gesprek aangaan")
+    tour.later(5)
+    _meldcode(tour, case)
     return case
+
+
+def _meldcode(tour: Tour, case: str) -> None:
+    """Safety concerns in scenario 3: the meldcode up to a report to Veilig Thuis."""
+    tour.say("  Safety concerns: the meldcode starts (no consent needed):")
+    tour.step("anna", case, "wijkcoach", "veiligheid_in_geding", gestart_door="kinderopvang")
+    tour.step("bram", case, "meldcode", "signalen_vastgelegd",
+              signalen="blauwe plekken op de armen (bron: mentor)", hypothesen="lichamelijk geweld?")
+    tour.later(2)
+    tour.step("gijs", case, "meldcode", "consultatie_vastgelegd", geconsulteerd="gijs",
+              consultatie_uitkomst="signalen zijn zorgelijk", veilig_thuis_geraadpleegd="ja",
+              veilig_thuis_anoniem="ja", veilig_thuis_advies="gesprek met ouders voeren")
+    tour.later(3)
+    tour.step("bram", case, "meldcode", "gesprek_vastgelegd", gesprek_met_ouders="gevoerd",
+              gesprek_datum="2027-01-20", gesprek_verslag="ouders herkennen de zorgen deels")
+    tour.step("gijs", case, "meldcode", "weeg", vraag_2_acuut_structureel="ja",
+              afweging_toelichting="structurele onveiligheid")
+    tour.say("  Afwegingsvraag 2 is ja, so closing without a report is refused:")
+    try:
+        fire(tour.app, tour.people["gijs"], "meldcode", "sluit_af", case=case, data={})
+    except TransitionNotAllowed as refused:
+        for reason in refused.reasons:
+            tour.say(f"    - {reason.message} [{reason.code}]")
+    tour.step("gijs", case, "meldcode", "meld", meld_datum="2027-01-21", ouders_geinformeerd="ja")
 
 
 def _outflow(tour: Tour) -> str:

@@ -140,6 +140,9 @@ def test_demo_runs_clean_and_twice(tmp_path: Path) -> None:
     states = list(first["cases"].values())
     assert {"wijkcoach": "borging", "plaatsing": "geplaatst"}.items() <= states[0].items()
     assert states[3]["plaatsing"] == "uitgestroomd"
+    assert states[1]["wijkcoach"] == "betrokken"  # scenario 2 with consent
+    assert states[2]["wijkcoach"] == "ouders_houden_af"  # scenario 3
+    assert states[2]["meldcode"] == "gemeld"
 
 
 def test_routes_migrate_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
