@@ -54,6 +54,18 @@ class _Reader:
             return None
         return self.params[name]
 
+    def role(self, table: Mapping[str, Any], key: str, path: str, required: bool = True) -> str:
+        """One role; "@name" takes it from parameter ``name`` (which must hold one role)."""
+        value = cast(str, self.get(table, key, path, str, "", required))
+        if not value.startswith("@"):
+            return value
+        resolved = self.param(value[1:], f"{path}.{key}".lstrip("."))
+        if resolved is not None and not isinstance(resolved, str):
+            self.problem("bad-type", f"params.{value[1:]}", "used as a single role here, so it "
+                         "must be one role, not a list")
+            return ""
+        return resolved or ""
+
     def roles(self, table: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
         """A role list; an entry "@name" takes the role(s) from parameter ``name``."""
         out: list[str] = []
@@ -219,10 +231,10 @@ def _deadline(r: _Reader, path: str, t: dict[str, Any]) -> DeadlineSpec | None:
     if not rule or after is None:
         return None
     return DeadlineSpec(
-        rule=rule, kind=kind, after=after, role=r.get(t, "role", path, str, "", required=True),
+        rule=rule, kind=kind, after=after, role=r.role(t, "role", path),
         template=r.get(t, "template", path, str, "", required=True),
         relative_to=r.get(t, "relative_to", path, str, "entered"), every=every,
-        escalate_role=r.get(esc, "role", f"{path}.escalate", str, "", required=bool(esc)),
+        escalate_role=r.role(esc, "role", f"{path}.escalate", required=bool(esc)),
         escalate_after=esc_after,
         escalate_template=r.get(esc, "template", f"{path}.escalate", str, "escalatie"),
     )
@@ -238,7 +250,7 @@ def _state(r: _Reader, name: str, t: dict[str, Any]) -> StateSpec:
     task_t = r.get(t, "task", path, dict)
     if task_t is not None:
         r.keys(task_t, f"{path}.task", ("role", "title", "due"))
-        task = TaskSpec(role=r.get(task_t, "role", f"{path}.task", str, "", required=True),
+        task = TaskSpec(role=r.role(task_t, "role", f"{path}.task"),
                         title=r.get(task_t, "title", f"{path}.task", str, "", required=True),
                         due=r.duration(task_t, "due", f"{path}.task"))
     deadlines = []
@@ -283,7 +295,7 @@ def _transition(r: _Reader, path: str, t: dict[str, Any],
             else:
                 r.problem("missing-key", f"{npath}.instead", "needs 'field', 'equals' and 'role'")
         notify.append(NotifySpec(r.get(n, "template", npath, str, "", required=True),
-                                 r.get(n, "role", npath, str, "", required=True),
+                                 r.role(n, "role", npath),
                                  condition, instead_role))
     fires = []
     for fpath, f in r.tables(t, "fire", path):

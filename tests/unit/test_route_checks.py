@@ -507,3 +507,17 @@ def test_readme_documents_every_guard_parameter() -> None:
         assert row is not None, f"guard {name} has no row in the guard table"
         for param in gdef.params:
             assert f"`{param}`" in row, f"guard {name}: parameter {param} is not documented"
+
+
+def test_a_role_parameter_can_name_the_role_of_a_task_and_be_overridden(tmp_path: Path) -> None:
+    text = mutate(BASE, ('task = { role = "coach",', 'task = { role = "@planner",'))
+    text = text.replace("[states.ingediend]", '[params]\nplanner = "coach"\n\n[states.ingediend]', 1)
+    write_route(tmp_path, "aanvraag/v1.toml", text)
+    catalog, problems = check_folder(tmp_path, TEMPLATES)
+    assert problems == [], show(problems)
+    assert catalog.get("aanvraag").states["ingediend"].task.role == "coach"  # type: ignore[union-attr]
+    catalog, problems = check_folder(tmp_path, TEMPLATES, {"aanvraag": {"planner": "manager"}})
+    assert problems == [], show(problems)
+    assert catalog.get("aanvraag").states["ingediend"].task.role == "manager"  # type: ignore[union-attr]
+    _, problems = check_folder(tmp_path, TEMPLATES, {"aanvraag": {"planer": "manager"}})
+    assert [p.code for p in problems] == ["unknown-param"]
