@@ -201,7 +201,8 @@ def _catalog() -> Any:
     from kovflow.config import load_settings
     from kovflow.routes.catalog import load_catalog
 
-    return load_catalog(load_settings(G.config).workflows_dir)
+    settings = load_settings(G.config)
+    return load_catalog(settings.workflows_dir, overrides=settings.route_settings)
 
 
 @routes_app.command("list")
@@ -230,8 +231,9 @@ def routes_check(
         from kovflow.resources import template_names, workflows_dir
         from kovflow.routes.catalog import check_folder
 
-        target = folder or load_settings(G.config).workflows_dir or workflows_dir()
-        catalog, problems = check_folder(target, template_names())
+        settings = load_settings(G.config)
+        target = folder or settings.workflows_dir or workflows_dir()
+        catalog, problems = check_folder(target, template_names(), settings.route_settings)
         doc = {"folder": str(target), "routes": len(catalog.routes),
                "problems": [asdict(p) for p in problems]}
         _emit(as_json, doc, lambda: "\n".join([str(p) for p in problems] + [

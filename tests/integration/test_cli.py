@@ -183,3 +183,29 @@ def test_routes_docs_are_generated_and_checked(tmp_path: Path) -> None:
     (out / "plaatsing.md").write_text(page.replace("Kind plaatsen", "Iets anders"), encoding="utf-8")
     result = runner.invoke(app, ["routes", "docs", "--out", str(out), "--check"])
     assert result.exit_code == 1 and "plaatsing.md" in result.output
+
+
+def test_a_configurable_default_is_changed_in_the_configuration_file(tmp_path: Path) -> None:
+    """ROUTES.md: navraag is due in 10 werkdagen (default, configurable). Here: 15."""
+    config = tmp_path / "kovflow.toml"
+    config.write_text('[database]\nurl = "sqlite:///' + str(tmp_path / "c.db") + '"\n\n'
+                      "[routes.settings.wijkcoach]\nnavraag_termijn = { werkdagen = 15 }\n",
+                      encoding="utf-8")
+    runner = CliRunner()
+    base = ["--config", str(config), "--now", "2026-11-23T09:00"]
+    for args in (["db", "upgrade"], ["locations", "add", "ZON", "--name", "Z"],
+                 ["users", "add", "anna", "--role", "coach", "--location", "ZON"]):
+        assert runner.invoke(app, [*base, *args]).exit_code == 0
+    runner.invoke(app, [*base, "--as", "anna", "case", "open", "--first-name", "S",
+                        "--birth-date", "2024-01-01", "--location", "ZON"])
+    placed = runner.invoke(app, [*base, "--as", "anna", "case", "fire", "KOV-00001", "plaatsing",
+                                 "plaats", "--set", "groep=B", "--set", "startdatum=2026-12-01",
+                                 "--set", "mentor=anna", "--set", "vve_indicatie=nee"])
+    assert placed.exit_code == 0, placed.output
+    tasks = json.loads(runner.invoke(app, [*base, "--as", "anna", "tasks", "--json"]).output)
+    # 15 werkdagen after Monday 23 November 2026 is Monday 14 December (10 would be 7 December).
+    assert [(t["route"], t["due"][:10]) for t in tasks] == [("wijkcoach", "2026-12-14")]
+    config.write_text(config.read_text(encoding="utf-8").replace("navraag_termijn", "navraagtermijn"),
+                      encoding="utf-8")
+    refused = runner.invoke(app, [*base, "routes", "list"])
+    assert refused.exit_code == 2 and "navraagtermijn" in refused.output
