@@ -200,3 +200,23 @@ class Consent(SQLModel, table=True):
     asked_at: datetime
     decided_at: datetime | None = None
     transferred_at: datetime | None = None
+
+
+class WorkerLease(SQLModel, table=True):
+    """Who may run the worker's tick until when (SQLite has no row locks to share work by).
+
+    One row per lease name; a holder renews its own lease every tick, another holder may take it
+    over only once it has expired, so a second worker started by mistake stays idle.
+    """
+
+    __tablename__ = "worker_leases"
+
+    name: str = Field(primary_key=True, max_length=60)
+    holder: str = Field(max_length=200)
+    expires_at: datetime
+
+
+# Outbox rows a worker claimed (status 'sending', lease end in next_attempt_at): the worker looks
+# for expired claims every tick. Partial, so it only ever holds the few rows in flight.
+Index("ix_outbox_sending", Outbox.__table__.c.next_attempt_at,  # type: ignore[attr-defined]
+      sqlite_where=text("status = 'sending'"), postgresql_where=text("status = 'sending'"))

@@ -1,0 +1,149 @@
+"""Render mail templates from an allow-listed context that cannot carry personal data.
+
+One Jinja2 environment over the shipped ``notifications/`` folder, built on first use (never at
+import). HTML autoescapes; a variable a template needs but the context lacks is an error
+(``StrictUndefined``) rather than an empty string. The subject is the ``subject`` block of the
+text template, rendered on its own.
+
+``MailContext`` is the only thing a template sees: the kind of message, a link to the task list
+(or the start page) of this installation, and for a digest a count. Nothing else fits in it, so a
+case row cannot leak into a mail by accident (research notes §3.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from kovflow.errors import KovflowError
+from kovflow.resources import notifications_dir, template_names
+
+__all__ = ["SOORTEN", "MailContext", "RenderError", "RenderedMail", "link_for", "render"]
+
+SOORTEN = frozenset({"melding", "herinnering", "escalatie", "taak", "digest"})
+# The only pages a mail may point at: the task list and the start page. Never a case.
+_PAGES = ("/taken", "/")
+_KEYS = frozenset({"soort", "link", "aantal"})
+
+
+class RenderError(KovflowError):
+    """A mail cannot be rendered: unknown template, or a context that is not allowed."""
+
+
+def link_for(base_url: str, page: str = "/taken") -> str:
+    """The link to ``page`` ("/taken" or "/") of the installation at ``base_url``."""
+    if page not in _PAGES:
+        raise RenderError(f"a mail may only link to {' or '.join(_PAGES)}, not {page!r}")
+    base = base_url.rstrip("/")
+    return f"{base}/taken" if page == "/taken" else f"{base}/"
+
+
+@dataclass(frozen=True, slots=True)
+class MailContext:
+    """What a mail template may know. Validated on construction; refuses anything else."""
+
+    soort: str
+    link: str
+    aantal: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.soort not in SOORTEN:
+            raise RenderError(f"unknown soort {self.soort!r}; known: {', '.join(sorted(SOORTEN))}")
+        parts = urlsplit(self.link)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RenderError(f"link {self.link!r} is not an absolute http(s) URL")
+        # A query, fragment or account in the link could carry a case number or a name.
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise RenderError("a mail link may not carry a query, fragment or account")
+        if not (parts.path.endswith("/taken") or parts.path.endswith("/") or parts.path == ""):
+            raise RenderError(f"a mail may only link to the task list or the start page, "
+                              f"not {parts.path!r}")
+        # Case numbers and record ids are numbered; an installation's own path is not.
+        if any(ch.isdigit() for ch in parts.path):
+            raise RenderError(f"a mail link may not carry a number in its path ({parts.path!r})")
+        if self.aantal is not None and (isinstance(self.aantal, bool)
+                                        or not isinstance(self.aantal, int) or self.aantal < 0):
+            raise RenderError(f"aantal must be a count (int >= 0), got {self.aantal!r}")
+        if (self.aantal is None) == (self.soort == "digest"):
+            raise RenderError("aantal belongs to a digest, and a digest needs aantal")
+
+    def check_base(self, base_url: str) -> None:
+        """Refuse a link that is not exactly this installation's task list or start page."""
+        allowed = {link_for(base_url, page) for page in _PAGES} | {base_url.rstrip("/")}
+        if self.link not in allowed:
+            raise RenderError(f"link {self.link!r} does not point at this installation "
+                              f"({base_url}); a mail may only link to its task list or start page")
+
+    @classmethod
+    def from_stored(cls, values: Mapping[str, Any], base_url: str) -> MailContext:
+        """Rebuild a context from an outbox row's JSON, checking keys and link once more."""
+        unknown = set(values) - _KEYS
+        if unknown:
+            raise RenderError(f"mail context holds keys that are not allowed: "
+                              f"{', '.join(sorted(unknown))}")
+        ctx = cls(soort=str(values.get("soort", "")), link=str(values.get("link", "")),
+                  aantal=values.get("aantal"))
+        ctx.check_base(base_url)
+        return ctx
+
+    def variables(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"soort": self.soort, "link": self.link}
+        if self.aantal is not None:
+            found["aantal"] = self.aantal
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The one Jinja2 environment for mail templates (cached: templates compile once)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(notifications_dir()),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+@cache
+def _known_templates() -> frozenset[str]:
+    return template_names(notifications_dir())
+
+
+def render(template: str, ctx: MailContext, *, base_url: str | None = None) -> RenderedMail:
+    """Subject, text and HTML of ``template`` for ``ctx`` (link checked against ``base_url``)."""
+    known = _known_templates()
+    if template not in known:
+        raise RenderError(f"unknown mail template {template!r}; known: {', '.join(sorted(known))} "
+                          f"(in {notifications_dir()})")
+    if base_url is not None:
+        ctx.check_base(base_url)
+    env = environment()
+    variables = ctx.variables()
+    try:
+        txt = env.get_template(f"{template}.txt")
+        html = env.get_template(f"{template}.html")
+        subject_block = txt.blocks.get("subject")
+        if subject_block is None:
+            raise RenderError(f"mail template {template}.txt has no {{% block subject %}}")
+        subject = "".join(subject_block(txt.new_context(variables)))
+        text_body, html_body = txt.render(variables), html.render(variables)
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"mail template {template!r} needs a value the context lacks: "
+                          f"{exc.message}") from None
+    # A header may not span lines: collapse whitespace so nothing can inject a header.
+    subject = " ".join(subject.split())
+    if not subject:
+        raise RenderError(f"mail template {template}.txt has an empty subject")
+    return RenderedMail(subject, text_body, html_body)

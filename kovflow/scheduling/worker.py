@@ -1,0 +1,227 @@
+"""The worker: a metronome that sweeps due deadlines and delivers the outbox every tick.
+
+Two ways to run the same ``tick``:
+
+* ``run_until``: simulated time. Moves the ``FixedClock`` forward in steps and ticks at each,
+  so tests and the demo cover months in seconds (never a ``sleep``).
+* ``run_forever``: APScheduler 3.x ``BlockingScheduler`` with its in-memory job store, used only
+  as a metronome: the database, not the scheduler, holds what is due. One interval job with
+  ``coalesce`` and no misfire grace (the default 1 s grace silently drops late runs), and the
+  coordinators' weekly digest (Monday 08:00 Europe/Amsterdam).
+
+On SQLite a lease row makes one worker act; a second one started by mistake idles. On PostgreSQL
+row claims (``SKIP LOCKED``) let several workers share the work, so no lease is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from kovflow.calendar import AMSTERDAM
+from kovflow.clock import FixedClock, ensure_utc
+from kovflow.errors import InvalidInput
+from kovflow.notify.mailers import Mailer
+from kovflow.notify.outbox import DeliveryReport, deliver_pending
+from kovflow.notify.render import link_for
+from kovflow.resources import template_names
+from kovflow.scheduling.sweep import SweepReport, sweep_due
+from kovflow.store import worker_repo
+from kovflow.store.db import Connection, read, write
+
+if TYPE_CHECKING:  # the App is handed in; scheduling does not depend on the services package
+    from kovflow.services.context import App
+
+__all__ = ["LEASE_NAME", "TICK_JOB", "RunReport", "build_scheduler", "digest_trigger", "lease_holder",
+           "run_forever", "run_until", "tick", "worker_identity", "write_digests"]
+
+log = logging.getLogger("kovflow.worker")
+
+LEASE_NAME = "kovflow-worker"
+TICK_JOB = "kovflow-tick"
+DIGEST_JOB = "kovflow-digest"
+DIGEST_ROLE = "coordinator"
+DIGEST_TEMPLATE = "digest"
+
+
+def worker_identity() -> str:
+    """hostname:pid, the holder name in the lease table (tells an operator which process acts)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class RunReport:
+    """Counts over one or more ticks."""
+
+    ticks: int = 0
+    idle: int = 0  # ticks in which another worker held the lease
+    digests: int = 0
+    sweep: SweepReport = field(default_factory=SweepReport)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+    def add(self, other: RunReport) -> None:
+        self.ticks += other.ticks
+        self.idle += other.idle
+        self.digests += other.digests
+        self.sweep.add(other.sweep)
+        for f in fields(self.delivery):
+            setattr(self.delivery, f.name,
+                    getattr(self.delivery, f.name) + getattr(other.delivery, f.name))
+
+
+def _needs_lease(app: App) -> bool:
+    return app.engine.dialect.name == "sqlite"
+
+
+def tick(app: App, mailer: Mailer, now: datetime, holder: str, lease_ttl: timedelta) -> RunReport:
+    """One beat: (on SQLite, if we hold the lease) sweep due deadlines, then deliver the outbox."""
+    if _needs_lease(app) and not worker_repo.acquire_lease(app.engine, LEASE_NAME, holder, now,
+                                                           lease_ttl):
+        return RunReport(ticks=1, idle=1)
+    report = RunReport(ticks=1, sweep=sweep_due(app, now))
+    report.delivery = deliver_pending(app, mailer, now)
+    return report
+
+
+def digest_trigger() -> CronTrigger:
+    """Monday 08:00 in Amsterdam (the wall clock the coordinators live by, DST included)."""
+    return CronTrigger(day_of_week="mon", hour=8, minute=0, timezone=AMSTERDAM)
+
+
+def write_digests(app: App, now: datetime) -> int:
+    """One outbox row per coordinator: how many open tasks are overdue. No case data.
+
+    The Message-ID is derived from the ISO week and the user, so a digest written twice in a week
+    (a restart, two workers) is one message.
+    """
+    year, week, _ = now.astimezone(AMSTERDAM).isocalendar()
+    link = link_for(app.settings.base_url)
+    # Until a digest template ships, the reminder template carries the message (it ignores aantal).
+    template = DIGEST_TEMPLATE if DIGEST_TEMPLATE in template_names() else "herinnering"
+
+    def work(conn: Connection) -> int:
+        rows = []
+        for user in worker_repo.users_with_role(conn, DIGEST_ROLE):
+            count = worker_repo.count_overdue_tasks(conn, now, user.location_id)
+            rows.append({
+                "message_id": f"<digest-{year}w{week:02d}-{user.id}@kovflow>", "case_id": None,
+                "template": template, "recipient_role": DIGEST_ROLE,
+                "recipient_user_id": user.id, "to_address": user.email,
+                "context": {"soort": "digest", "link": link, "aantal": count},
+                "status": "pending" if user.email else "no_recipient", "attempts": 0,
+                "created_at": now, "next_attempt_at": now, "sent_at": None,
+                "last_error": "" if user.email else "this coordinator has no e-mail address"})
+        return worker_repo.add_outbox_once(conn, rows)
+
+    return write(app.engine, work)
+
+
+def run_until(app: App, mailer: Mailer, until: datetime, step: timedelta = timedelta(hours=1),
+              holder: str | None = None, digests: bool = True) -> RunReport:
+    """Move the app's ``FixedClock`` to ``until`` in ``step``s, ticking at the start and each step.
+
+    Digests due on the way are written at their own moment (only the latest if several were
+    missed within one step, as APScheduler's ``coalesce`` would). The lease is released at the
+    end: a simulated future must not keep a real worker out.
+    """
+    clock = app.clock
+    if not isinstance(clock, FixedClock):
+        raise InvalidInput("simulated time needs a fixed clock: give a start moment (--now)")
+    until = ensure_utc(until)
+    if until < clock.now():
+        raise InvalidInput(f"--until {until.isoformat()} lies before the clock "
+                           f"({clock.now().isoformat()})")
+    if step <= timedelta(0):
+        raise InvalidInput("the step of simulated time must be positive")
+    holder = holder or worker_identity()
+    ttl = max(3 * step, timedelta(minutes=5))
+    trigger = digest_trigger()
+    next_digest: datetime | None = trigger.get_next_fire_time(None, clock.now())
+    total = RunReport()
+    try:
+        while True:
+            now = clock.now()
+            if digests and next_digest is not None and next_digest <= now:
+                latest = next_digest
+                while (following := trigger.get_next_fire_time(latest, latest)) is not None \
+                        and following <= now:
+                    latest = following
+                total.digests += write_digests(app, latest)
+                next_digest = trigger.get_next_fire_time(latest, now)
+            total.add(tick(app, mailer, now, holder, ttl))
+            if now >= until:
+                return total
+            clock.set(min(now + step, until))
+    finally:
+        if _needs_lease(app):
+            worker_repo.release_lease(app.engine, LEASE_NAME, holder)
+
+
+def build_scheduler(app: App, mailer: Mailer, tick_seconds: int = 60,
+                    holder: str | None = None) -> BlockingScheduler:
+    """The production scheduler: one tick job and the weekly digest, in-memory job store."""
+    holder = holder or worker_identity()
+    ttl = timedelta(seconds=max(3 * tick_seconds, 60))
+
+    def beat() -> None:
+        report = tick(app, mailer, app.clock.now(), holder, ttl)
+        if report.idle:
+            log.debug("another worker holds the lease; idle")
+        elif report.sweep.fired or report.delivery.sent or report.delivery.retried \
+                or report.delivery.dead:
+            log.info("fired %d deadlines, sent %d, retry %d, dead %d", report.sweep.fired,
+                     report.delivery.sent, report.delivery.retried, report.delivery.dead)
+
+    def digest() -> None:
+        log.info("wrote %d digests", write_digests(app, app.clock.now()))
+
+    options: dict[str, Any] = {"replace_existing": True, "coalesce": True, "max_instances": 1,
+                               "misfire_grace_time": None}
+    scheduler = BlockingScheduler(timezone=AMSTERDAM)
+    scheduler.add_job(beat, "interval", seconds=tick_seconds, id=TICK_JOB,
+                      next_run_time=datetime.now(AMSTERDAM), **options)
+    scheduler.add_job(digest, digest_trigger(), id=DIGEST_JOB, **options)
+    return scheduler
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run_forever(app: App, mailer: Mailer, tick_seconds: int = 60) -> None:
+    """Tick every ``tick_seconds`` until interrupted; gives the lease up on the way out."""
+    if isinstance(app.clock, FixedClock):
+        raise InvalidInput("a fixed clock (--now) does not move; use --until for simulated time")
+    holder = worker_identity()
+    scheduler = build_scheduler(app, mailer, tick_seconds, holder)
+    log.info("worker %s ticking every %d s", holder, tick_seconds)
+    if threading.current_thread() is threading.main_thread():
+        # Service managers and containers stop a process with SIGTERM: leave as on Ctrl-C, so
+        # the lease is given up at once instead of blocking other workers until it expires.
+        signal.signal(signal.SIGTERM, _stop)
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in the background
+            signal.signal(signal.SIGINT, _stop)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("worker %s stopping", holder)
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        if _needs_lease(app):
+            worker_repo.release_lease(app.engine, LEASE_NAME, holder)
+
+
+def lease_holder(app: App) -> str | None:
+    """Who holds the worker lease now (for ``kovflow worker --status``-style checks)."""
+    with read(app.engine) as conn:
+        return worker_repo.current_lease_holder(conn, LEASE_NAME, app.clock.now())
