@@ -32,8 +32,10 @@ locations_app = typer.Typer(no_args_is_help=True, help="Childcare locations.")
 routes_app = typer.Typer(no_args_is_help=True, help="Route files: list, show, check, graph.")
 case_app = typer.Typer(no_args_is_help=True, help="Cases: open, show, fire a step, history.")
 audit_app = typer.Typer(no_args_is_help=True, help="Audit: verify the event history.")
+outbox_app = typer.Typer(no_args_is_help=True, help="Outgoing mail: list, retry dead letters.")
 for sub, name in ((db_app, "db"), (users_app, "users"), (locations_app, "locations"),
-                  (routes_app, "routes"), (case_app, "case"), (audit_app, "audit")):
+                  (routes_app, "routes"), (case_app, "case"), (audit_app, "audit"),
+                  (outbox_app, "outbox")):
     app.add_typer(sub, name=name)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -563,6 +565,86 @@ def audit_verify(as_json: JsonOpt = False) -> None:
             + [f"{count} events checked, {len(breaks)} problem(s)"]))
         if breaks:
             raise typer.Exit(1)
+
+    _run(as_json, work)
+
+
+@app.command("worker")
+def worker_cmd(
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Simulated time: run ticks up to this moment (ISO-8601), then stop.")] = None,
+    tick: Annotated[int, typer.Option(
+        "--tick", min=1, help="Seconds between ticks in real time (not with --until).")] = 60,
+    step: Annotated[float, typer.Option(
+        "--step", min=0.01, help="With --until: simulated hours per tick.")] = 1.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sweep due deadlines and deliver the outbox: every --tick seconds, or up to --until."""
+
+    def work() -> None:
+        from datetime import timedelta
+
+        from kovflow.clock import FixedClock, SystemClock, parse_moment
+        from kovflow.errors import InvalidInput
+        from kovflow.notify.mailers import make_mailer
+        from kovflow.scheduling.worker import run_forever, run_until
+
+        kapp = _app()
+        mailer = make_mailer(kapp.settings)
+        if until is None:
+            run_forever(kapp, mailer, tick_seconds=tick)
+            return
+        try:
+            end = parse_moment(until)
+        except ValueError as exc:
+            raise InvalidInput(f"--until: {exc}") from None
+        if not isinstance(kapp.clock, FixedClock):  # no --now: simulated time starts now
+            kapp.clock = FixedClock(SystemClock().now())
+        report = run_until(kapp, mailer, end, step=timedelta(hours=step))
+        _emit(as_json, report, lambda: (
+            f"{report.ticks} ticks to {end.isoformat()}: {report.sweep.fired} deadlines fired, "
+            f"{report.sweep.escalations} escalations, {report.digests} digests; mail: "
+            f"{report.delivery.sent} sent, {report.delivery.retried} to retry, "
+            f"{report.delivery.dead} dead" + (f"; idle {report.idle} (another worker holds the "
+                                               "lease)" if report.idle else "")))
+
+    _run(as_json, work)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[str | None, typer.Option(
+        "--status", help="pending, sending, sent, dead or no_recipient (default: all).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The newest outgoing messages with their delivery state (no message content)."""
+
+    def work() -> None:
+        from kovflow.services.mail import outbox
+
+        kapp = _app()
+        rows = outbox(kapp, _actor(kapp), status, limit)
+        _emit(as_json, rows, lambda: "\n".join(
+            f"{r.id:>6} {r.status:<12} {r.attempts:>2}x {r.template:<12} {r.to_address or '-':<30}"
+            f" {r.last_error[:60]}" for r in rows) or "no messages")
+
+    _run(as_json, work)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Outbox ids; none: every dead letter.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put dead letters back in the queue (after fixing the address or the relay)."""
+
+    def work() -> None:
+        from kovflow.services.mail import requeue
+
+        kapp = _app()
+        count = requeue(kapp, _actor(kapp), ids)
+        _emit(as_json, {"requeued": count}, lambda: f"{count} message(s) back in the queue")
 
     _run(as_json, work)
 

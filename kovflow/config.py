@@ -31,6 +31,11 @@ class Settings:
     mail_backend: str = "file"
     mail_folder: Path = Path("var/mail")
     mail_from: str = "kovflow@localhost"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_username: str = ""  # the password only comes from KOVFLOW_SMTP_PASSWORD
     extra_closed_days: frozenset[date] = frozenset()
     route_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -40,7 +45,7 @@ _KNOWN = {
     "routes": {"folder", "settings"},
     "cases": {"number_prefix"},
     "web": {"base_url"},
-    "mail": {"backend", "folder", "from"},
+    "mail": {"backend", "folder", "from", "host", "port", "starttls", "tls", "username"},
     "calendar": {"extra_closed_days"},
 }
 
@@ -77,6 +82,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         mail_backend=mail.get("backend", "file"),
         mail_folder=Path(mail.get("folder", "var/mail")),
         mail_from=mail.get("from", "kovflow@localhost"),
+        smtp_host=mail.get("host", "localhost"),
+        smtp_port=int(mail.get("port", 25)),
+        smtp_starttls=bool(mail.get("starttls", False)),
+        smtp_tls=bool(mail.get("tls", False)),
+        smtp_username=mail.get("username", ""),
         extra_closed_days=closed,
         route_settings=routes.get("settings", {}),
     )

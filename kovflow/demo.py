@@ -178,6 +178,23 @@ def _outflow(tour: Tour) -> str:
     return case
 
 
+def _weeks_pass(tour: Tour, mail: Path, weeks: int) -> None:
+    """Simulated weeks: the worker fires due reminders and writes them as .eml files."""
+    from kovflow.notify.mailers import make_mailer
+    from kovflow.scheduling.worker import run_until
+
+    mailer = make_mailer(tour.app.settings)
+    tour.say(f"\n{weeks} simulated weeks pass; the worker sends reminders to {mail}/:")
+    for week in range(1, weeks + 1):
+        report = run_until(tour.app, mailer, tour.clock.now() + timedelta(weeks=1),
+                           step=timedelta(hours=6))
+        day = tour.clock.now().astimezone(START.tzinfo).date().isoformat()
+        tour.say(f"  week {week} (to {day}): {report.sweep.fired} deadline(s) due, "
+                 f"{report.sweep.escalations} escalation(s), {report.digests} digest(s), "
+                 f"{report.delivery.sent} mail(s) "
+                 f"written; {len(list(mail.glob('*.eml')))} .eml files in all")
+
+
 def run_demo(folder: Path, echo: bool = True) -> dict[str, Any]:
     """Run the tour in ``folder`` (wiped first); return a summary of where each case stands."""
     if folder.exists():
@@ -209,6 +226,8 @@ def run_demo(folder: Path, echo: bool = True) -> dict[str, Any]:
                  f"{', '.join(sorted(tour.people[who].roles))}): {len(tasks)}")
         for t in tasks:
             tour.say(f"  {t['case']}  {t['title']} (uiterlijk {(t['due'] or '-')[:10]})")
+    _weeks_pass(tour, folder / "mail", weeks=8)
+    summary["mails"] = len(list((folder / "mail").glob("*.eml")))
     count, breaks = verify_events(app.engine)
     summary["events"], summary["chain_breaks"] = count, len(breaks)
     tour.say(f"\nAudit: {count} events, hash chains {'intact' if not breaks else 'BROKEN'}.")

@@ -254,10 +254,10 @@ def make_mailer(settings: Settings) -> Mailer:
     if backend == "smtp":
         # Settings gains smtp_* fields with the worker's CLI wiring; until then, the defaults.
         return SmtpMailer(
-            host=str(getattr(settings, "smtp_host", "localhost")),
-            port=int(getattr(settings, "smtp_port", 25)),
-            starttls=bool(getattr(settings, "smtp_starttls", False)),
-            use_tls=bool(getattr(settings, "smtp_tls", False)),
-            username=str(getattr(settings, "smtp_username", "")),
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            starttls=settings.smtp_starttls,
+            use_tls=settings.smtp_tls,
+            username=settings.smtp_username,
             sender=settings.mail_from)
     raise ConfigError(f"[mail] backend {backend!r} is not known; use file, smtp or console")

@@ -33,7 +33,6 @@ from kovflow.errors import InvalidInput
 from kovflow.notify.mailers import Mailer
 from kovflow.notify.outbox import DeliveryReport, deliver_pending
 from kovflow.notify.render import link_for
-from kovflow.resources import template_names
 from kovflow.scheduling.sweep import SweepReport, sweep_due
 from kovflow.store import worker_repo
 from kovflow.store.db import Connection, read, write
@@ -105,8 +104,7 @@ def write_digests(app: App, now: datetime) -> int:
     """
     year, week, _ = now.astimezone(AMSTERDAM).isocalendar()
     link = link_for(app.settings.base_url)
-    # Until a digest template ships, the reminder template carries the message (it ignores aantal).
-    template = DIGEST_TEMPLATE if DIGEST_TEMPLATE in template_names() else "herinnering"
+    template = DIGEST_TEMPLATE
 
     def work(conn: Connection) -> int:
         rows = []

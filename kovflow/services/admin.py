@@ -10,9 +10,9 @@ from kovflow.store import repo
 from kovflow.store.db import Connection, read, write
 
 
-def _require_admin(actor: Actor) -> None:
+def _require_admin(actor: Actor, what: str = "manage users or locations") -> None:
     if not (actor.operator or "admin" in actor.roles):
-        raise InvalidInput(f"{actor.username} may not manage users or locations (role admin needed)")
+        raise InvalidInput(f"{actor.username} may not {what} (role admin needed)")
 
 
 def add_location(app: App, actor: Actor, code: str, name: str, wijk: str = "",

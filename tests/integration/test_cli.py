@@ -143,6 +143,9 @@ def test_demo_runs_clean_and_twice(tmp_path: Path) -> None:
     assert states[1]["wijkcoach"] == "betrokken"  # scenario 2 with consent
     assert states[2]["wijkcoach"] == "ouders_houden_af"  # scenario 3
     assert states[2]["meldcode"] == "gemeld"
+    assert first["mails"] > 0  # reminders written as .eml files as simulated weeks pass
+    mail_text = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "demo" / "mail").glob("*.eml"))
+    assert "Sam" not in mail_text and "KOV-0" not in mail_text and "meldcode" not in mail_text.lower()
 
 
 def test_routes_migrate_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,3 +212,31 @@ def test_a_configurable_default_is_changed_in_the_configuration_file(tmp_path: P
                       encoding="utf-8")
     refused = runner.invoke(app, [*base, "routes", "list"])
     assert refused.exit_code == 2 and "navraagtermijn" in refused.output
+
+
+def test_worker_until_writes_reminders_as_eml_files(tmp_path: Path) -> None:
+    config = tmp_path / "kovflow.toml"
+    mail = tmp_path / "mail"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "w.db"}"\n\n'
+                      f'[mail]\nbackend = "file"\nfolder = "{mail}"\n', encoding="utf-8")
+    runner = CliRunner()
+    base = ["--config", str(config), "--now", "2026-11-23T09:00"]
+    for args in (["db", "upgrade"], ["locations", "add", "ZON", "--name", "Z"],
+                 ["users", "add", "anna", "--role", "coach", "--email", "anna@example.org",
+                  "--location", "ZON"],
+                 ["--as", "anna", "case", "open", "--first-name", "Zwaantje", "--birth-date",
+                  "2024-01-01", "--location", "ZON"],
+                 ["--as", "anna", "case", "fire", "KOV-00001", "plaatsing", "plan_intake",
+                  "--set", "intake_datum=2026-12-03"]):
+        result = runner.invoke(app, [*base, *args])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, [*base, "worker", "--until", "2026-12-04T09:00", "--json"])
+    assert result.exit_code == 0, result.output
+    files = list(mail.glob("*.eml"))
+    assert len(files) == 1  # the reminder one werkdag before the intake
+    text = files[0].read_text(encoding="utf-8")
+    assert "anna@example.org" in text and "Zwaantje" not in text and "KOV-00001" not in text
+    listed = runner.invoke(app, [*base, "outbox", "list", "--json"])
+    assert [r["status"] for r in json.loads(listed.output)] == ["sent"]
+    refused = runner.invoke(app, [*base, "--as", "anna", "outbox", "list"])
+    assert refused.exit_code == 2 and "manage outgoing mail" in refused.output
