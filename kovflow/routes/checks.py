@@ -63,6 +63,9 @@ def check_route(route: RouteSpec, templates: frozenset[str] | None) -> list[Prob
             add("unknown-role", f"states.{s.name}.task.role", f"unknown role {s.task.role!r}",
                 f"roles: {', '.join(ROLES)}")
         for d in s.deadlines:
+            if d.instead_role and d.instead_role not in ROLES:
+                add("unknown-role", f"states.{s.name}.deadlines[{d.rule}].instead",
+                    f"unknown role {d.instead_role!r}", f"roles: {', '.join(ROLES)}")
             _check_deadline(route, s.name, d.rule, d.role, d.template, d.escalate_role,
                             d.escalate_template if d.escalate_after else "", templates, add)
             if d.relative_to != "entered":
@@ -141,6 +144,15 @@ def _check_transition(route: RouteSpec, i: int, t: TransitionSpec,
             add("unknown-template", f"{path}.notify", f"template {n.template!r} has no .txt and "
                 ".html in notifications/", "add notifications/<name>.txt and .html")
     names = {f.name for f in t.fields}
+    if t.invite is not None:
+        for role in t.invite.roles:
+            if role not in ROLES:
+                add("unknown-role", f"{path}.invite.roles", f"unknown role {role!r}",
+                    f"roles: {', '.join(ROLES)}")
+        if not t.invite.cancel and t.invite.field not in names:
+            add("unknown-field", f"{path}.invite.field",
+                f"field {t.invite.field!r} is not declared on this transition",
+                "an invitation needs the date (or date and time) field of the conversation")
     for f in t.fields:
         if f.required_if and f.required_if.field not in names:
             add("unknown-field", f"{path}.fields[{f.name}].required_if",

@@ -25,6 +25,7 @@ from kovflow.routes.spec import (
     FieldSpec,
     FireSpec,
     GuardRef,
+    InviteSpec,
     NotifySpec,
     RouteSpec,
     StartSpec,
@@ -211,7 +212,8 @@ def _fields(r: _Reader, table: Mapping[str, Any], key: str, path: str) -> tuple[
 
 def _deadline(r: _Reader, path: str, t: dict[str, Any]) -> DeadlineSpec | None:
     r.keys(t, path, ("rule", "kind", "after", "relative_to", "role", "template", "every",
-                     "escalate"))
+                     "escalate", "instead"))
+    condition, instead_role = _instead(r, t, path)
     rule = r.slug(t, "rule", path)
     kind = r.get(t, "kind", path, str, "reminder")
     if kind not in ("reminder", "escalation", "recurring"):
@@ -237,7 +239,20 @@ def _deadline(r: _Reader, path: str, t: dict[str, Any]) -> DeadlineSpec | None:
         escalate_role=r.role(esc, "role", f"{path}.escalate", required=bool(esc)),
         escalate_after=esc_after,
         escalate_template=r.get(esc, "template", f"{path}.escalate", str, "escalatie"),
+        instead=condition, instead_role=instead_role,
     )
+
+
+def _instead(r: _Reader, t: Mapping[str, Any], path: str) -> tuple[Condition | None, str]:
+    """``instead = { field, equals, role }``: another recipient while the instance records it."""
+    instead = r.get(t, "instead", path, dict)
+    if instead is None:
+        return None, ""
+    r.keys(instead, f"{path}.instead", ("field", "equals", "role"))
+    if not {"field", "equals", "role"} <= set(instead):
+        r.problem("missing-key", f"{path}.instead", "needs 'field', 'equals' and 'role'")
+        return None, ""
+    return Condition(str(instead["field"]), instead["equals"]), r.role(instead, "role", path)
 
 
 def _state(r: _Reader, name: str, t: dict[str, Any]) -> StateSpec:
@@ -272,7 +287,16 @@ _GUARD_META = ("name", "message")
 def _transition(r: _Reader, path: str, t: dict[str, Any],
                 states: Mapping[str, StateSpec]) -> TransitionSpec | None:
     r.keys(t, path, ("trigger", "from", "to", "label", "roles", "fields", "guards", "notify",
-                     "start", "close_routes", "fire", "set", "source", "note"))
+                     "start", "close_routes", "fire", "set", "invite", "source", "note"))
+    invite = None
+    invite_t = r.get(t, "invite", path, dict)
+    if invite_t is not None:
+        ipath = f"{path}.invite"
+        r.keys(invite_t, ipath, ("field", "roles", "cancel", "minutes"))
+        invite = InviteSpec(r.get(invite_t, "field", ipath, str, "", required=True),
+                            r.roles(invite_t, "roles", ipath),
+                            r.get(invite_t, "cancel", ipath, bool, False),
+                            r.get(invite_t, "minutes", ipath, int, 60))
     trigger = r.slug(t, "trigger", path)
     sources = r.strings(t, "from", path)
     if "*" in sources:  # any state that is not final, for steps such as acuut_melden
@@ -285,15 +309,7 @@ def _transition(r: _Reader, path: str, t: dict[str, Any],
     notify = []
     for npath, n in r.tables(t, "notify", path):
         r.keys(n, npath, ("template", "role", "instead"))
-        instead = r.get(n, "instead", npath, dict)
-        condition, instead_role = None, ""
-        if instead is not None:
-            r.keys(instead, f"{npath}.instead", ("field", "equals", "role"))
-            if {"field", "equals", "role"} <= set(instead):
-                condition = Condition(str(instead["field"]), instead["equals"])
-                instead_role = str(instead["role"])
-            else:
-                r.problem("missing-key", f"{npath}.instead", "needs 'field', 'equals' and 'role'")
+        condition, instead_role = _instead(r, n, npath)
         notify.append(NotifySpec(r.get(n, "template", npath, str, "", required=True),
                                  r.role(n, "role", npath),
                                  condition, instead_role))
@@ -318,7 +334,7 @@ def _transition(r: _Reader, path: str, t: dict[str, Any],
         label=r.get(t, "label", path, str, trigger), roles=r.roles(t, "roles", path),
         fields=_fields(r, t, "fields", path), guards=tuple(guards), notify=tuple(notify),
         start=tuple(starts), close_routes=r.strings(t, "close_routes", path), fire=tuple(fires),
-        sets=MappingProxyType(dict(r.get(t, "set", path, dict, {}))),
+        sets=MappingProxyType(dict(r.get(t, "set", path, dict, {}))), invite=invite,
         source=r.get(t, "source", path, str, ""), note=r.get(t, "note", path, str, ""),
     )
 

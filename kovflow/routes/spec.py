@@ -150,6 +150,22 @@ class DeadlineSpec:
     escalate_role: str = ""
     escalate_after: Duration | None = None
     escalate_template: str = ""
+    instead: Condition | None = None
+    instead_role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InviteSpec:
+    """Send a calendar invitation for the date in ``field`` to the participants with ``roles``.
+
+    The invitation's UID is stable per instance and field, so a later step that records a new
+    date sends an update (higher sequence); ``cancel`` sends a cancellation instead.
+    """
+
+    field: str
+    roles: tuple[str, ...]
+    cancel: bool = False
+    minutes: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +198,7 @@ class TransitionSpec:
     close_routes: tuple[str, ...] = ()
     fire: tuple[FireSpec, ...] = ()
     sets: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    invite: InviteSpec | None = None
     source: str = ""
     note: str = ""
 
