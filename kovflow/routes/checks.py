@@ -228,6 +228,10 @@ def check_cross_routes(routes: Iterable[RouteSpec]) -> list[Problem]:
                 elif not target.transitions_for(f.trigger):
                     out.append(Problem("unknown-trigger", r.file, f"transitions[{i}].fire",
                                        f"route {f.route!r} has no step {f.trigger!r}"))
+            for n in t.notify:
+                if n.instead_route and n.instead_route not in latest:
+                    out.append(Problem("unknown-route", r.file, f"transitions[{i}].notify",
+                                       f"route {n.instead_route!r} does not exist"))
             for name in t.close_routes:
                 if name not in latest:
                     out.append(Problem("unknown-route", r.file, f"transitions[{i}].close_routes",

@@ -213,7 +213,7 @@ def _fields(r: _Reader, table: Mapping[str, Any], key: str, path: str) -> tuple[
 def _deadline(r: _Reader, path: str, t: dict[str, Any]) -> DeadlineSpec | None:
     r.keys(t, path, ("rule", "kind", "after", "relative_to", "role", "template", "every",
                      "escalate", "instead"))
-    condition, instead_role = _instead(r, t, path)
+    condition, instead_role, instead_route = _instead(r, t, path)
     rule = r.slug(t, "rule", path)
     kind = r.get(t, "kind", path, str, "reminder")
     if kind not in ("reminder", "escalation", "recurring"):
@@ -239,20 +239,22 @@ def _deadline(r: _Reader, path: str, t: dict[str, Any]) -> DeadlineSpec | None:
         escalate_role=r.role(esc, "role", f"{path}.escalate", required=bool(esc)),
         escalate_after=esc_after,
         escalate_template=r.get(esc, "template", f"{path}.escalate", str, "escalatie"),
-        instead=condition, instead_role=instead_role,
+        instead=condition, instead_role=instead_role, instead_route=instead_route,
     )
 
 
-def _instead(r: _Reader, t: Mapping[str, Any], path: str) -> tuple[Condition | None, str]:
-    """``instead = { field, equals, role }``: another recipient while the instance records it."""
+def _instead(r: _Reader, t: Mapping[str, Any], path: str) -> tuple[Condition | None, str, str]:
+    """``instead = { field, equals, role [, route] }``: another recipient while the instance (or
+    the case's instance of ``route``) has recorded ``field`` = ``equals``."""
     instead = r.get(t, "instead", path, dict)
     if instead is None:
-        return None, ""
-    r.keys(instead, f"{path}.instead", ("field", "equals", "role"))
+        return None, "", ""
+    r.keys(instead, f"{path}.instead", ("field", "equals", "role", "route"))
     if not {"field", "equals", "role"} <= set(instead):
         r.problem("missing-key", f"{path}.instead", "needs 'field', 'equals' and 'role'")
-        return None, ""
-    return Condition(str(instead["field"]), instead["equals"]), r.role(instead, "role", path)
+        return None, "", ""
+    return (Condition(str(instead["field"]), instead["equals"]), r.role(instead, "role", path),
+            r.get(instead, "route", f"{path}.instead", str, ""))
 
 
 def _state(r: _Reader, name: str, t: dict[str, Any]) -> StateSpec:
@@ -309,10 +311,10 @@ def _transition(r: _Reader, path: str, t: dict[str, Any],
     notify = []
     for npath, n in r.tables(t, "notify", path):
         r.keys(n, npath, ("template", "role", "instead"))
-        condition, instead_role = _instead(r, n, npath)
+        condition, instead_role, instead_route = _instead(r, n, npath)
         notify.append(NotifySpec(r.get(n, "template", npath, str, "", required=True),
                                  r.role(n, "role", npath),
-                                 condition, instead_role))
+                                 condition, instead_role, instead_route))
     fires = []
     for fpath, f in r.tables(t, "fire", path):
         r.keys(f, fpath, ("route", "trigger", "carry"))

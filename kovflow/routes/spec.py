@@ -96,6 +96,7 @@ class NotifySpec:
     role: str
     instead: Condition | None = None
     instead_role: str = ""
+    instead_route: str = ""  # look the condition up in this route's instance on the case
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,7 @@ class DeadlineSpec:
     escalate_template: str = ""
     instead: Condition | None = None
     instead_role: str = ""
+    instead_route: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,8 +215,10 @@ def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: b
         step.enter(row.id, decision.to_state, decision.entry)
     for n in decision.notifications:
         role = n.role
-        if n.instead is not None and data.get(n.instead.field) == n.instead.equals:
-            role = n.instead_role  # e.g. NB-2: the voogd is now the first contact
+        if n.instead is not None:
+            recorded = data if not n.instead_route else _route_data(step, n.instead_route)
+            if recorded.get(n.instead.field) == n.instead.equals:
+                role = n.instead_role  # e.g. NB-2: the voogd is now the first contact
         step.notify(n.template, role, "melding")
     started = tuple(
         s for plan in decision.starts
@@ -227,6 +229,14 @@ def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: b
         _fire_effect(step, plan, row.id)
     return FireResult(case_number, row.id, spec.id, decision.trigger, decision.from_state,
                       decision.to_state, row.revision + 1, started, closed)
+
+
+def _route_data(step: _Step, route_id: str) -> Mapping[str, Any]:
+    """What the case's (latest) instance of ``route_id`` has recorded; empty when none runs."""
+    if step.case_id is None:
+        return {}
+    rows = [r for r in repo.case_instances(step.conn, step.case_id) if r.route_id == route_id]
+    return dict(rows[-1].data) if rows else {}
 
 
 def _fire_effect(step: _Step, plan: Any, cause: int) -> None:
