@@ -1,4 +1,4 @@
-"""kovflow benchmarks: persisted steps per second against a raw-driver floor, and CLI start-up.
+"""kovflow benchmarks: steps, deadline sweeps and mail delivery against raw floors; CLI start-up.
 
 Run with ``make bench`` (or ``.venv/bin/python bench/run.py``). This is a measurement, not a test:
 it prints a table and writes one JSON object per figure to ``bench/results/latest.jsonl``.
@@ -37,18 +37,38 @@ Method (see /work/shared/reference/performance-anchors.md):
   ``python -c pass`` (the floor), alternating; ``ratio`` = kovflow time / python time (lower is
   better).
 
-Options: ``--quick`` (fewer cases, shorter repeats), ``--skip-postgres``, ``--profile N``
-(profile N kovflow steps on SQLite with cProfile and print the top entries by cumulative time,
-nothing is measured or written).
+* ``deadline_sweep``: due deadlines per second through ``kovflow.scheduling.sweep.sweep_due``
+  for a burst of 100,000 due rows on SQLite (1,000 cases opened with ``open_case``, the rows
+  inserted directly: the plaatsing intake reminder for the case's coach, one outbox row each).
+  The floor runs the sweep's statements with stdlib ``sqlite3`` on the same file: per batch of
+  500, the claiming SELECT (same join), one recipient SELECT per (case, location, role), an
+  executemany UPDATE of fired_at and an executemany INSERT of the outbox rows. Both sides'
+  statements are counted over a warm-up burst and printed. The file is restored from a snapshot
+  before every turn, so each turn starts from the same bytes. Turns time a whole burst (2 per
+  side). ``deadline_sweep_postgres``: the same with 20,000 rows and 500 cases in a fresh schema
+  (TRUNCATE, COPY and ANALYZE between turns), the floor on raw psycopg with
+  ``FOR UPDATE OF deadlines SKIP LOCKED``.
+* ``mail_delivery``: outbox rows per second through ``kovflow.notify.outbox.deliver_pending``
+  with ``SmtpMailer`` (a connection per batch of 100) into a discarding aiosmtpd in a child
+  process, 2,000 pending rows on SQLite; the floor sends the same messages, built beforehand,
+  with plain aiosmtplib over one connection. 4 turns per side, each a whole burst.
+
+Options: ``--only NAME`` (one figure, repeatable; other lines of the results file are kept),
+``--quick`` (smaller data, fewer repeats), ``--skip-postgres``, ``--profile N`` (cProfile N
+kovflow steps on SQLite, or with ``--only deadline_sweep`` / ``--only mail_delivery`` a sweep of
+N deadlines / delivery of N messages; prints the top entries, measures and writes nothing).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import json
 import os
 import pstats
+import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -64,12 +84,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from kovflow.actor import Actor
 from kovflow.clock import FixedClock
 from kovflow.config import Settings
+from kovflow.notify.mailers import OutgoingMail, SmtpMailer, build_mime
+from kovflow.notify.outbox import deliver_pending
+from kovflow.notify.render import MailContext, link_for, render
+from kovflow.scheduling.sweep import BATCH as SWEEP_BATCH
+from kovflow.scheduling.sweep import sweep_due
 from kovflow.services import (
     App,
     add_location,
@@ -106,6 +132,13 @@ class Config:
     seconds: float = 1.5
     warmup: float = 0.5
     cli_runs: int = 7
+    sweep_rows: int = 100_000
+    sweep_cases: int = 1000  # a batch of 500 then touches 500 cases: one recipient query each
+    sweep_pg_rows: int = 20_000
+    sweep_pg_cases: int = 500
+    sweep_repeats: int = 2  # each repeat is a whole burst per side (~1 min on SQLite)
+    mail_messages: int = 2000
+    mail_repeats: int = 4
 
 
 @dataclass
@@ -503,6 +536,503 @@ def bench_postgres(cfg: Config, url: str) -> Figure:
                              {"cases": cfg.pg_cases, "backend": f"postgresql, psycopg {version}"})
 
 
+# --- deadline sweep -------------------------------------------------------------------------
+
+# Every benchmark deadline is the plaatsing route's intake reminder (rule, kind, role, template
+# as in workflows/plaatsing/v1.toml), set on the case's open plaatsing instance, so the sweep
+# finds its spec in the route file and its recipient (the coach who opened the case) among the
+# case's participants: one outbox row per deadline.
+SWEEP_NOW = START + timedelta(days=1)
+SWEEP_DUE0 = START + timedelta(hours=1)
+SWEEP_RULE = ("herinnering_intake", "reminder", "coach", "herinnering")
+SWEEP_WARMUP_ROWS = 1500
+DL_INSERT_COLS = ("case_id", "instance_id", "rule", "kind", "role", "template", "due_at", "every",
+                  "created_at", "fired_at", "cancelled_at")
+DUE_COLS = ("deadlines.id, deadlines.case_id, deadlines.instance_id, deadlines.rule, "
+            "deadlines.kind, deadlines.role, deadlines.template, deadlines.due_at, "
+            "deadlines.every, deadlines.created_at, deadlines.fired_at, deadlines.cancelled_at, "
+            "route_instances.state, route_instances.closed_at, route_instances.route_id, "
+            "route_instances.route_version, "
+            "coalesce(cases.location_id, route_instances.location_id)")
+
+
+def _sweep_sql(ph: str, true: str, lock: str) -> dict[str, str]:
+    """The floor's statements: the kovflow sweep's, written by hand (placeholder ``ph``)."""
+    return {
+        "due": f"SELECT {DUE_COLS} FROM deadlines "
+               "JOIN route_instances ON route_instances.id = deadlines.instance_id "
+               "LEFT OUTER JOIN cases ON cases.id = deadlines.case_id "
+               f"WHERE deadlines.due_at <= {ph} AND deadlines.fired_at IS NULL "
+               "AND deadlines.cancelled_at IS NULL ORDER BY deadlines.due_at, deadlines.id "
+               f"LIMIT {ph}{lock}",
+        "participants": "SELECT users.id, users.email FROM participants "
+                        "JOIN users ON users.id = participants.user_id "
+                        f"WHERE participants.case_id = {ph} AND participants.role = {ph} "
+                        f"AND participants.until IS NULL AND users.active IS {true}",
+        "location_users": "SELECT users.id, users.email, users.roles FROM users "
+                          f"WHERE users.location_id = {ph} AND users.active IS {true}",
+        "fire": f"UPDATE deadlines SET fired_at = {ph} WHERE deadlines.id = {ph} "
+                "AND deadlines.fired_at IS NULL",
+        "cancel": f"UPDATE deadlines SET cancelled_at = {ph} WHERE deadlines.id = {ph} "
+                  "AND deadlines.fired_at IS NULL",
+        "outbox": f"INSERT INTO outbox ({OUTBOX_COLS}) VALUES ({', '.join([ph] * 13)})",
+    }
+
+
+class FloorSweep:
+    """The sweep's work on the raw driver: per transaction, claim a batch of due rows (with the
+    same join), look up each (case, location, role)'s recipients once per batch, mark the rows
+    fired (executemany) and insert one outbox row per recipient (executemany)."""
+
+    def __init__(self, conn: Any, sql: dict[str, str], now: Any, begin: str | None,
+                 dumps: Callable[[Any], Any], link: str, batch: int) -> None:
+        self.conn, self.q, self.now, self.begin = conn, sql, now, begin
+        self.dumps, self.link, self.batch = dumps, link, batch
+        self.counts: Counter[str] | None = None  # set to count statements (executemany once)
+
+    def _exec(self, cur: Any, name: str, params: Any, many: bool = False) -> None:
+        if self.counts is not None:
+            self.counts[self.q[name].split(None, 1)[0]] += 1
+        if many:
+            cur.executemany(self.q[name], params)
+        else:
+            cur.execute(self.q[name], params)
+
+    def run(self) -> int:
+        total = 0
+        while True:
+            fired, claimed = self._batch()
+            total += fired
+            if claimed < self.batch:
+                return total
+
+    def _batch(self) -> tuple[int, int]:
+        cur, now = self.conn.cursor(), self.now
+        if self.begin:
+            cur.execute(self.begin)
+        try:
+            self._exec(cur, "due", (now, self.batch))
+            rows = cur.fetchall()
+            recipients: dict[tuple[Any, ...], list[tuple[Any, str]]] = {}
+            fired: list[tuple[Any, int]] = []
+            stale: list[tuple[Any, int]] = []
+            messages: list[tuple[Any, ...]] = []
+            for row in rows:
+                if row[13] is not None:  # instance closed
+                    stale.append((now, row[0]))
+                    continue
+                fired.append((now, row[0]))
+                case_id, role, location_id = row[1], row[5], row[16]
+                key = (case_id, location_id, role)
+                targets = recipients.get(key)
+                if targets is None:
+                    self._exec(cur, "participants", (case_id, role))
+                    targets = [(r[0], r[1]) for r in cur.fetchall()]
+                    if not targets and location_id is not None:
+                        self._exec(cur, "location_users", (location_id,))
+                        targets = [(r[0], r[1]) for r in cur.fetchall() if role in r[2].split()]
+                    recipients[key] = targets
+                context = self.dumps({"soort": "herinnering", "link": self.link})
+                for user_id, address in targets or [(None, "")]:
+                    messages.append((
+                        f"<{uuid.uuid4().hex}@kovflow>", case_id, row[6], role, user_id, address,
+                        context, "pending" if address else "no_recipient", 0, now, now, None,
+                        "" if address else f"nobody holds role {role} for this case"))
+            if fired:
+                self._exec(cur, "fire", fired, many=True)
+            if stale:
+                self._exec(cur, "cancel", stale, many=True)
+            if messages:
+                self._exec(cur, "outbox", messages, many=True)
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
+        return len(fired), len(rows)
+
+
+def _deadline_rows(instances: list[tuple[int, int]], n: int,
+                   ts: Callable[[datetime], Any]) -> list[tuple[Any, ...]]:
+    """``n`` due deadline rows, one per millisecond, spread round-robin over the instances (so
+    a batch of 500 touches min(500, instances) cases)."""
+    rule, kind, role, template = SWEEP_RULE
+    created = ts(START)
+    return [(case_id, iid, rule, kind, role, template,
+             ts(SWEEP_DUE0 + timedelta(milliseconds=i)), "", created, None, None)
+            for i, (iid, case_id) in ((i, instances[i % len(instances)]) for i in range(n))]
+
+
+def setup_sweep_app(url: str, n_cases: int, label: str) -> tuple[App, list[tuple[int, int]]]:
+    """A migrated database with one location, two coaches and a manager, and ``n_cases`` cases
+    opened through ``open_case`` (alternately by each coach, who becomes the case's coach
+    participant); returns the app and the (instance id, case id) of each open plaatsing."""
+    clock = FixedClock(START)
+    app = build_app(Settings(), clock=clock, database_url=url)
+    upgrade(app.engine)
+    op = Actor.installation_operator()
+    add_location(app, op, "ZON", "De Zonnebloem", "Presikhaaf", "Kinderopvang Arnhem")
+    for name, roles in (("coach1", ["coach"]), ("coach2", ["coach"]), ("manager", ["manager"])):
+        add_user(app, op, name, roles, display_name=name.title(), email=f"{name}@example.org",
+                 organisation="Kinderopvang Arnhem", location="ZON")
+    coaches = [resolve_actor(app, "coach1"), resolve_actor(app, "coach2")]
+    t0 = time.perf_counter()
+    for i in range(n_cases):
+        clock.advance(STEP)
+        open_case(app, coaches[i % 2], first_name=f"Kind{i}", initial="A",
+                  birth_date=date(2023, 1, 1) + timedelta(days=i % 700), location="ZON")
+    with app.engine.connect() as conn:
+        instances = [(int(r[0]), int(r[1])) for r in conn.execute(text(
+            "SELECT id, case_id FROM route_instances WHERE closed_at IS NULL "
+            "AND route_id = 'plaatsing' ORDER BY id"))]
+    print(f"  {label}: {n_cases} cases opened in {time.perf_counter() - t0:.1f} s")
+    return app, instances
+
+
+def count_sweep_statements(app: App) -> dict[str, int]:
+    seen: list[str] = []
+
+    def listener(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement.lstrip().split(None, 1)[0].upper())
+
+    event.listen(app.engine, "before_cursor_execute", listener)
+    try:
+        report = sweep_due(app, SWEEP_NOW)
+    finally:
+        event.remove(app.engine, "before_cursor_execute", listener)
+    if report.fired != SWEEP_WARMUP_ROWS or report.messages != SWEEP_WARMUP_ROWS:
+        raise RuntimeError(f"warm-up sweep fired {report}, expected {SWEEP_WARMUP_ROWS} rows "
+                           "and as many messages")
+    c = Counter(seen)
+    return {k: c.get(k, 0) for k in KINDS}
+
+
+def burst_round_robin(sides: dict[str, tuple[Callable[[], None], Callable[[], int]]],
+                      repeats: int, unit: str) -> dict[str, list[float]]:
+    """For each repeat and side, ``prepare()`` untimed, then time ``run()`` (returns the units
+    done): units per second. Sides alternate, as in ``round_robin``."""
+    runs: dict[str, list[float]] = {name: [] for name in sides}
+    for r in range(repeats):
+        for name, (prepare, run) in sides.items():
+            prepare()
+            t0 = time.perf_counter()
+            n = run()
+            runs[name].append(n / (time.perf_counter() - t0))
+        line = "  ".join(f"{n} {v[-1]:,.0f} {unit}" for n, v in runs.items())
+        print(f"  repeat {r + 1}/{repeats}: {line}")
+    return runs
+
+
+def sweep_figure(name: str, runs: dict[str, list[float]], goal: str, counts: dict[str, int],
+                 floor_counts: Counter[str], extra: dict[str, Any]) -> Figure:
+    k, f = runs["kovflow"], runs["floor"]
+    paired = [a / b for a, b in zip(k, f, strict=True)]
+    fc = {kind: floor_counts.get(kind, 0) for kind in KINDS}
+    print(f"  statements for a {SWEEP_WARMUP_ROWS:,}-row burst: kovflow {counts}, floor {fc} "
+          "(executemany counts once)")
+    if fc != counts:
+        print("  note: the floor's statement counts differ from kovflow's")
+    return Figure(name, statistics.median(k), "deadlines/s", k, goal, statistics.median(f), f, {
+        "ratio_paired_min": round(min(paired), 4), "ratio_paired_max": round(max(paired), 4),
+        "statements_per_warmup_burst": counts, "floor_statements_per_warmup_burst": fc,
+        "warmup_rows": SWEEP_WARMUP_ROWS, "batch": SWEEP_BATCH, **extra})
+
+
+def _checked_sweep(app: App, expected: Callable[[], int]) -> Callable[[], int]:
+    def run() -> int:
+        report = sweep_due(app, SWEEP_NOW)
+        if report.fired != expected() or report.messages != report.fired:
+            raise RuntimeError(f"sweep fired {report}, expected {expected()} rows")
+        return report.fired
+    return run
+
+
+def _checked_floor(floor: FloorSweep, expected: Callable[[], int]) -> Callable[[], int]:
+    def run() -> int:
+        fired = floor.run()
+        if fired != expected():
+            raise RuntimeError(f"floor fired {fired}, expected {expected()} rows")
+        return fired
+    return run
+
+
+class SqliteSweepData:
+    """Puts the benchmark database back to a fresh burst of ``n`` due deadlines (no outbox rows)
+    before every run: the first time by DELETE and INSERT, saved as a snapshot file; later by
+    copying the snapshot over the database, so every run starts from the same bytes."""
+
+    def __init__(self, path: Path, app: App, instances: list[tuple[int, int]]) -> None:
+        self.path, self.app, self.instances, self.rows = path, app, instances, 0
+        self.conn = _sqlite_conn(path)
+        self.floor: FloorSweep | None = None  # its connection is reopened on every reset
+
+    def reset(self, n: int) -> None:
+        snapshot = self.path.with_name(f"{self.path.stem}-{n}.snapshot")
+        self.app.engine.dispose()  # no connection may outlive the file it was opened on
+        if not snapshot.exists():
+            c = self.conn
+            c.execute("BEGIN IMMEDIATE")
+            c.execute("DELETE FROM outbox")
+            c.execute("DELETE FROM deadlines")
+            c.executemany(f"INSERT INTO deadlines ({', '.join(DL_INSERT_COLS)}) VALUES "
+                          f"({', '.join('?' * len(DL_INSERT_COLS))})",
+                          _deadline_rows(self.instances, n, _sqlite_ts))
+            c.execute("COMMIT")
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            c.close()
+            shutil.copyfile(self.path, snapshot)
+        else:
+            self.conn.close()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            shutil.copyfile(snapshot, self.path)
+        self.conn = _sqlite_conn(self.path)
+        if self.floor is not None:
+            self.floor.conn = self.conn
+        self.rows = n
+
+
+def _sqlite_conn(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in ("journal_mode=WAL", "busy_timeout=5000", "synchronous=NORMAL",
+                   "foreign_keys=ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+def prepare_sqlite_sweep(cfg: Config, tmp: Path, n_cases: int, label: str
+                         ) -> tuple[App, SqliteSweepData, FloorSweep]:
+    path = tmp / "sweep.db"
+    app, instances = setup_sweep_app(f"sqlite:///{path}", n_cases, label)
+    data = SqliteSweepData(path, app, instances)
+    floor = FloorSweep(data.conn, _sweep_sql("?", "1", ""), _sqlite_ts(SWEEP_NOW),
+                       "BEGIN IMMEDIATE", json.dumps, link_for(app.settings.base_url),
+                       SWEEP_BATCH)
+    data.floor = floor
+    return app, data, floor
+
+
+def bench_sweep_sqlite(cfg: Config, tmp: Path) -> Figure:
+    """kovflow and the floor take turns on ONE database file, reset to the same burst before
+    every run (untimed), so both see the same pages and indexes."""
+    print(f"deadline_sweep: setting up ({cfg.sweep_rows:,} due deadlines, "
+          f"{cfg.sweep_cases:,} cases)")
+    app, data, floor = prepare_sqlite_sweep(cfg, tmp, cfg.sweep_cases, "kovflow")
+    try:
+        data.reset(SWEEP_WARMUP_ROWS)
+        counts = count_sweep_statements(app)
+        data.reset(SWEEP_WARMUP_ROWS)
+        floor.counts = Counter()
+        floor.run()
+        floor_counts, floor.counts = floor.counts, None
+
+        def expected() -> int:
+            return data.rows
+        runs = burst_round_robin({
+            "floor": (lambda: data.reset(cfg.sweep_rows), _checked_floor(floor, expected)),
+            "kovflow": (lambda: data.reset(cfg.sweep_rows), _checked_sweep(app, expected)),
+        }, cfg.sweep_repeats, "deadlines/s")
+    finally:
+        data.conn.close()
+        app.engine.dispose()
+    return sweep_figure("deadline_sweep", runs, "value >= 2,000 deadlines/s", counts,
+                        floor_counts, {"rows": cfg.sweep_rows, "cases": cfg.sweep_cases,
+                                       "backend": f"sqlite {sqlite3.sqlite_version}"})
+
+
+def bench_sweep_postgres(cfg: Config, url: str) -> Figure:
+    import psycopg
+    from psycopg.types.json import Json
+
+    schema = f"kovbench_sweep_{uuid.uuid4().hex[:10]}"
+    sep = "&" if "?" in url else "?"
+    print(f"deadline_sweep_postgres: setting up ({cfg.sweep_pg_rows:,} due deadlines, "
+          f"{cfg.sweep_pg_cases:,} cases, schema {schema})")
+    with pg_schemas(url, [schema]):
+        app, instances = setup_sweep_app(f"{url}{sep}options=-csearch_path%3D{schema}",
+                                         cfg.sweep_pg_cases, "kovflow")
+        info = _pg_conninfo(url)
+        admin = psycopg.connect(**info, options=f"-csearch_path={schema}", autocommit=True)
+        raw = psycopg.connect(**info, options=f"-csearch_path={schema}")
+        cache: dict[int, list[tuple[Any, ...]]] = {}
+        state = {"rows": 0}
+
+        def reset(n: int) -> None:
+            if n not in cache:
+                cache[n] = _deadline_rows(instances, n, lambda m: m)
+            admin.execute("TRUNCATE outbox, deadlines")
+            with admin.cursor().copy(
+                    f"COPY deadlines ({', '.join(DL_INSERT_COLS)}) FROM STDIN") as copy:
+                for row in cache[n]:
+                    copy.write_row(row)
+            admin.execute("ANALYZE deadlines, outbox")  # TRUNCATE leaves no statistics
+            state["rows"] = n
+
+        def expected() -> int:
+            return state["rows"]
+
+        floor = FloorSweep(raw, _sweep_sql("%s", "true", " FOR UPDATE OF deadlines SKIP LOCKED"),
+                           SWEEP_NOW, None, Json, link_for(app.settings.base_url), SWEEP_BATCH)
+        try:
+            reset(SWEEP_WARMUP_ROWS)
+            counts = count_sweep_statements(app)
+            reset(SWEEP_WARMUP_ROWS)
+            floor.counts = Counter()
+            floor.run()
+            floor_counts, floor.counts = floor.counts, None
+            runs = burst_round_robin({
+                "floor": (lambda: reset(cfg.sweep_pg_rows), _checked_floor(floor, expected)),
+                "kovflow": (lambda: reset(cfg.sweep_pg_rows), _checked_sweep(app, expected)),
+            }, cfg.sweep_repeats, "deadlines/s")
+        finally:
+            raw.close()
+            admin.close()
+            app.engine.dispose()
+    return sweep_figure("deadline_sweep_postgres", runs,
+                        "none agreed (SQLite goal: >= 2,000 deadlines/s)", counts, floor_counts,
+                        {"rows": cfg.sweep_pg_rows, "cases": cfg.sweep_pg_cases,
+                         "backend": f"postgresql, psycopg {psycopg.__version__}"})
+
+
+# --- mail delivery --------------------------------------------------------------------------
+
+MAIL_SENDER = "kovflow@localhost"
+# A discarding SMTP server in its own process (as in the anchors, section 8), on a free port.
+SMTP_SINK = """
+import socket, sys
+from aiosmtpd.controller import Controller
+
+class Discard:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+controller = Controller(Discard(), hostname="127.0.0.1", port=port, server_hostname="localhost")
+controller.start()
+print(port, flush=True)
+sys.stdin.read()
+controller.stop()
+"""
+
+
+@contextmanager
+def smtp_sink() -> Iterator[int]:
+    proc = subprocess.Popen([sys.executable, "-c", SMTP_SINK], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError(f"the aiosmtpd sink did not start (said {line!r})")
+        yield int(line)
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _smtp_floor(port: int, messages: list[tuple[str, bytes]]) -> int:
+    """Plain aiosmtplib: one connection, ``sendmail`` per pre-rendered message, quit."""
+    smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=30,
+                           local_hostname=socket.gethostname())
+    await smtp.connect()
+    for to, data in messages:
+        await smtp.sendmail(MAIL_SENDER, [to], data)
+    await smtp.quit()
+    return len(messages)
+
+
+class MailData:
+    """Resets the outbox to ``n`` pending reminder rows (fresh Message-IDs, untimed)."""
+
+    def __init__(self, conn: sqlite3.Connection, case_ids: list[int], link: str) -> None:
+        self.conn, self.case_ids, self.rows = conn, case_ids, 0
+        self.context = json.dumps({"soort": "herinnering", "link": link})
+
+    @staticmethod
+    def address(i: int) -> str:
+        return f"coach{i % 50}@example.org"
+
+    def reset(self, n: int) -> None:
+        at = _sqlite_ts(START)
+        rows = [(f"<{uuid.uuid4().hex}@kovflow>", self.case_ids[i % len(self.case_ids)],
+                 "herinnering", "coach", 1, self.address(i), self.context, "pending", 0, at, at,
+                 None, "") for i in range(n)]
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        c.execute("DELETE FROM outbox")
+        c.executemany(f"INSERT INTO outbox ({OUTBOX_COLS}) VALUES ({', '.join('?' * 13)})", rows)
+        c.execute("COMMIT")
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.rows = n
+
+
+def prepare_mail(tmp: Path, n_cases: int = 50) -> tuple[App, MailData]:
+    path = tmp / "mail.db"
+    app, _ = setup_sweep_app(f"sqlite:///{path}", n_cases, "kovflow")
+    with app.engine.connect() as conn:
+        case_ids = [int(r[0]) for r in conn.execute(text("SELECT id FROM cases ORDER BY id"))]
+    return app, MailData(_sqlite_conn(path), case_ids, link_for(app.settings.base_url))
+
+
+def prerender(app: App, n: int) -> list[tuple[str, bytes]]:
+    """The floor's messages: the same template, context and MIME structure, built up front."""
+    base = app.settings.base_url
+    mail = render("herinnering", MailContext("herinnering", link_for(base)), base_url=base)
+    return [(MailData.address(i), build_mime(OutgoingMail(
+                f"<{uuid.uuid4().hex}@kovflow>", MailData.address(i), mail.subject, mail.text,
+                mail.html, SWEEP_NOW), MAIL_SENDER).as_bytes()) for i in range(n)]
+
+
+def _checked_delivery(app: App, mailer: SmtpMailer, data: MailData) -> Callable[[], int]:
+    def run() -> int:
+        report = deliver_pending(app, mailer, SWEEP_NOW)
+        if report.sent != data.rows:
+            raise RuntimeError(f"delivery reported {report}, expected {data.rows} sent")
+        return report.sent
+    return run
+
+
+def bench_mail(cfg: Config, tmp: Path) -> Figure:
+    n = cfg.mail_messages
+    print(f"mail_delivery: setting up ({n:,} pending outbox rows, aiosmtpd sink in its own "
+          "process)")
+    app, data = prepare_mail(tmp)
+    messages = prerender(app, n)
+    warm = messages[:200]
+    try:
+        with smtp_sink() as port:
+            mailer = SmtpMailer(host="127.0.0.1", port=port, sender=MAIL_SENDER)
+            data.reset(len(warm))
+            _checked_delivery(app, mailer, data)()
+            asyncio.run(_smtp_floor(port, warm))
+            connections = mailer.connections
+            runs = burst_round_robin({
+                "floor": (lambda: None, lambda: asyncio.run(_smtp_floor(port, messages))),
+                "kovflow": (lambda: data.reset(n), _checked_delivery(app, mailer, data)),
+            }, cfg.mail_repeats, "msgs/s")
+            per_run = (mailer.connections - connections) // cfg.mail_repeats
+    finally:
+        data.conn.close()
+        app.engine.dispose()
+    k, f = runs["kovflow"], runs["floor"]
+    paired = [a / b for a, b in zip(k, f, strict=True)]
+    size = statistics.median(len(m) for _, m in messages)
+    return Figure("mail_delivery", statistics.median(k), "msgs/s", k, "ratio >= 0.70",
+                  statistics.median(f), f, {
+                      "ratio_paired_min": round(min(paired), 4),
+                      "ratio_paired_max": round(max(paired), 4),
+                      "messages": n, "kovflow_connections_per_run": per_run,
+                      "floor_connections_per_run": 1, "message_bytes": size,
+                      "backend": f"sqlite {sqlite3.sqlite_version}, aiosmtplib "
+                                 f"{aiosmtplib.__version__}"})
+
+
 # --- CLI start-up ---------------------------------------------------------------------------
 
 def bench_cli(cfg: Config) -> Figure:
@@ -555,63 +1085,150 @@ def print_table(figures: list[Figure], notes: list[str]) -> None:
                   f"{s['INSERT']} INSERT (executemany counts once); floor txn "
                   f"{fs['SELECT']}/{fs['UPDATE']}/{fs['INSERT']}; paired ratio "
                   f"{f.extra['ratio_paired_min']:.3f}-{f.extra['ratio_paired_max']:.3f}")
+        elif "statements_per_warmup_burst" in f.extra:
+            s, fs = f.extra["statements_per_warmup_burst"], f.extra["floor_statements_per_warmup_burst"]
+            print(f"{f.name}: {f.extra['rows']:,} due deadlines over {f.extra['cases']:,} cases, "
+                  f"batch {f.extra['batch']}; statements for {f.extra['warmup_rows']:,} rows: "
+                  f"kovflow {s['SELECT']}/{s['UPDATE']}/{s['INSERT']}, floor "
+                  f"{fs['SELECT']}/{fs['UPDATE']}/{fs['INSERT']} (SELECT/UPDATE/INSERT); paired "
+                  f"ratio {f.extra['ratio_paired_min']:.3f}-{f.extra['ratio_paired_max']:.3f}")
+        elif f.name == "mail_delivery":
+            print(f"{f.name}: {f.extra['messages']:,} messages of ~{f.extra['message_bytes']:,.0f} "
+                  f"bytes; kovflow {f.extra['kovflow_connections_per_run']} connections per run, "
+                  f"floor 1; paired ratio "
+                  f"{f.extra['ratio_paired_min']:.3f}-{f.extra['ratio_paired_max']:.3f}")
     for note in notes:
         print(f"note: {note}")
 
 
-def write_results(figures: list[Figure]) -> None:
+FIGURES = ("transition_sqlite", "transition_postgres", "deadline_sweep",
+           "deadline_sweep_postgres", "mail_delivery", "cli_startup")
+PG_FIGURES = {"transition_postgres", "deadline_sweep_postgres"}
+
+
+def write_results(figures: list[Figure], replace: set[str] | None = None) -> None:
+    """Write the figures; with ``replace`` (an ``--only`` run) keep the previous lines of the
+    figures that were not selected."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    kept: list[str] = []
+    if replace is not None and RESULTS.exists():
+        for line in RESULTS.read_text(encoding="utf-8").splitlines():
+            try:
+                name = json.loads(line).get("name")
+            except ValueError:
+                continue
+            if name not in replace:
+                kept.append(line)
     with RESULTS.open("w", encoding="utf-8") as fh:
+        for line in kept:
+            fh.write(line + "\n")
         for f in figures:
             fh.write(json.dumps({**f.record(), "measured_at": stamp}) + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    print(f"wrote {RESULTS.relative_to(ROOT)}"
+          + (f" (kept {len(kept)} earlier line(s))" if kept else ""))
 
 
-def profile(cfg: Config, steps: int) -> None:
+def _print_profile(prof: cProfile.Profile, what: str) -> None:
+    print(f"cProfile of {what}, by cumulative time:")
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+    print(f"cProfile of {what}, by own time:")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+def profile(cfg: Config, steps: int, target: str) -> None:
+    """cProfile ``steps`` units of one figure's kovflow side (nothing is written)."""
+    prof = cProfile.Profile()
     with tempfile.TemporaryDirectory(prefix="kovflow-bench-") as tmp:
+        if target == "deadline_sweep":
+            app, data, _floor = prepare_sqlite_sweep(cfg, Path(tmp), cfg.sweep_cases, "kovflow")
+            data.reset(SWEEP_WARMUP_ROWS)
+            sweep_due(app, SWEEP_NOW)
+            data.reset(steps)
+            prof.enable()
+            report = sweep_due(app, SWEEP_NOW)
+            prof.disable()
+            data.conn.close()
+            app.engine.dispose()
+            _print_profile(prof, f"one sweep of {steps:,} due deadlines on SQLite ({report})")
+            return
+        if target == "mail_delivery":
+            app, mail = prepare_mail(Path(tmp))
+            with smtp_sink() as port:
+                mailer = SmtpMailer(host="127.0.0.1", port=port, sender=MAIL_SENDER)
+                mail.reset(200)
+                deliver_pending(app, mailer, SWEEP_NOW)
+                mail.reset(steps)
+                prof.enable()
+                delivered = deliver_pending(app, mailer, SWEEP_NOW)
+                prof.disable()
+            mail.conn.close()
+            app.engine.dispose()
+            _print_profile(prof, f"deliver_pending of {steps:,} messages ({delivered})")
+            return
+        if target != "transition_sqlite":
+            raise SystemExit(f"--profile works with --only transition_sqlite, deadline_sweep or "
+                             f"mail_delivery, not {target}")
         load, counts = setup_kovflow(f"sqlite:///{Path(tmp) / 'kovflow.db'}", cfg.cases,
                                      "kovflow")
         print(f"one kovflow step executes {counts['per_trigger']}")
         timed(load.step, cfg.warmup)
-        prof = cProfile.Profile()
         prof.enable()
         for _ in range(steps):
             load.step()
         prof.disable()
         load.app.engine.dispose()
-    print(f"cProfile of {steps} kovflow steps on SQLite, by cumulative time:")
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+    _print_profile(prof, f"{steps} kovflow steps on SQLite")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="fewer cases, shorter repeats")
+    parser.add_argument("--quick", action="store_true", help="smaller data, fewer repeats")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--only", action="append", choices=FIGURES, metavar="NAME",
+                        help=f"run only this figure (repeatable): {', '.join(FIGURES)}")
     parser.add_argument("--profile", type=int, metavar="N", default=0,
-                        help="only profile N kovflow steps on SQLite")
+                        help="only profile N units of one figure's kovflow side on SQLite "
+                             "(transition steps, or with --only deadline_sweep / mail_delivery "
+                             "deadlines / messages)")
     args = parser.parse_args(argv)
-    cfg = Config(cases=300, pg_cases=200, repeats=3, seconds=0.5, warmup=0.2,
-                 cli_runs=3) if args.quick else Config()
+    cfg = Config(cases=300, pg_cases=200, repeats=3, seconds=0.5, warmup=0.2, cli_runs=3,
+                 sweep_rows=10_000, sweep_cases=300, sweep_pg_rows=5000, sweep_pg_cases=200,
+                 sweep_repeats=2, mail_messages=500, mail_repeats=3) if args.quick else Config()
     if args.profile:
-        profile(cfg, args.profile)
+        profile(cfg, args.profile, (args.only or ["transition_sqlite"])[0])
         return 0
+    selected = [f for f in FIGURES if f in (args.only or FIGURES)]
     t0 = time.perf_counter()
     figures: list[Figure] = []
     notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="kovflow-bench-") as tmp:
-        figures.append(bench_sqlite(cfg, Path(tmp)))
     url = os.environ.get("KOVFLOW_BENCH_DATABASE_URL") or PG_DEFAULT
+    why: str | None = None
+    if PG_FIGURES & set(selected):
+        why = "skipped by --skip-postgres" if args.skip_postgres else pg_reachable(url)
     shown = make_url(url).render_as_string(hide_password=True)
-    why = "skipped by --skip-postgres" if args.skip_postgres else pg_reachable(url)
-    if why is None:
-        figures.append(bench_postgres(cfg, url))
-    else:
-        notes.append(f"transition_postgres skipped: {shown} not used ({why})")
-        print(notes[-1])
-    figures.append(bench_cli(cfg))
+    with tempfile.TemporaryDirectory(prefix="kovflow-bench-") as tmp:
+        for name in selected:
+            started = time.perf_counter()
+            if name in PG_FIGURES and why is not None:
+                notes.append(f"{name} skipped: {shown} not used ({why})")
+                print(notes[-1])
+                continue
+            if name == "transition_sqlite":
+                figures.append(bench_sqlite(cfg, Path(tmp)))
+            elif name == "transition_postgres":
+                figures.append(bench_postgres(cfg, url))
+            elif name == "deadline_sweep":
+                figures.append(bench_sweep_sqlite(cfg, Path(tmp)))
+            elif name == "deadline_sweep_postgres":
+                figures.append(bench_sweep_postgres(cfg, url))
+            elif name == "mail_delivery":
+                figures.append(bench_mail(cfg, Path(tmp)))
+            elif name == "cli_startup":
+                figures.append(bench_cli(cfg))
+            print(f"  ({name}: {time.perf_counter() - started:.0f} s)")
     print_table(figures, notes)
-    write_results(figures)
+    write_results(figures, set(selected) if args.only else None)
     print(f"total {time.perf_counter() - t0:.0f} s")
     return 0
 

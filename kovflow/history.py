@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +18,22 @@ HASHED_FIELDS = ("chain", "seq", "case_id", "instance_id", "at", "actor", "kind"
                  "route_version", "trigger", "from_state", "to_state", "payload", "prev_hash")
 
 
+ACCESS_FIELDS = ("chain", "seq", "at", "actor", "on_behalf", "case_id", "case_number", "action",
+                 "what", "outcome", "prev_hash")
+
+
 def event_hash(row: Mapping[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of the hashed fields of ``row``."""
-    doc = {k: row.get(k) for k in HASHED_FIELDS}
+    """SHA-256 over the canonical JSON of the hashed fields of an event ``row``."""
+    return _hash(row, HASHED_FIELDS)
+
+
+def access_hash(row: Mapping[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of the hashed fields of an access-log ``row``."""
+    return _hash(row, ACCESS_FIELDS)
+
+
+def _hash(row: Mapping[str, Any], fields: tuple[str, ...]) -> str:
+    doc = {k: row.get(k) for k in fields}
     at = doc["at"]
     if isinstance(at, datetime):
         doc["at"] = at.astimezone(UTC).isoformat(timespec="microseconds")
@@ -38,7 +51,8 @@ class ChainBreak:
     problem: str
 
 
-def verify(rows: Iterable[Mapping[str, Any]]) -> list[ChainBreak]:
+def verify(rows: Iterable[Mapping[str, Any]],
+           hash_of: Callable[[Mapping[str, Any]], str] = event_hash) -> list[ChainBreak]:
     """Check rows ordered by (chain, seq): numbering, links and hashes."""
     breaks: list[ChainBreak] = []
     chain, prev, expected_seq = None, GENESIS, 1
@@ -50,7 +64,7 @@ def verify(rows: Iterable[Mapping[str, Any]]) -> list[ChainBreak]:
             breaks.append(ChainBreak(*where, f"expected event {expected_seq}, found {row['seq']}"))
         if row["prev_hash"] != prev:
             breaks.append(ChainBreak(*where, "link to the previous event is broken"))
-        if event_hash(row) != row["hash"]:
+        if hash_of(row) != row["hash"]:
             breaks.append(ChainBreak(*where, "content does not match its hash (edited)"))
         prev, expected_seq = row["hash"], int(row["seq"]) + 1
     return breaks

@@ -7,6 +7,8 @@ those answers into sent, backoff or dead letter.
 Messages are built with the compat32 ``email.mime`` classes: building an ``EmailMessage`` with the
 default policy costs more than sending it (performance anchors: 3x slower). The ``Message-ID``
 comes from the outbox row, so a resend carries the same id and a receiver can spot a duplicate.
+A calendar invitation adds a third alternative, ``text/calendar; method=REQUEST`` (or ``CANCEL``),
+built per recipient: the From address is the ORGANIZER, the recipient the ATTENDEE.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import aiosmtplib
 
 from kovflow.config import Settings
 from kovflow.errors import ConfigError
+from kovflow.notify.invites import Invitation, calendar_text
 
 __all__ = [
     "ConsoleMailer",
@@ -55,6 +58,8 @@ class OutgoingMail:
     text: str
     html: str
     date: datetime
+    invite: Invitation | None = None  # a calendar invitation to attach
+    link: str = ""  # the mail's link (the invitation's DESCRIPTION points at it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +76,7 @@ class Mailer(Protocol):
 
 
 def build_mime(mail: OutgoingMail, sender: str) -> MIMEMultipart:
-    """multipart/alternative (text, then HTML) with the outbox row's stable Message-ID."""
+    """multipart/alternative (text, HTML, then any invitation) with the row's stable Message-ID."""
     msg = MIMEMultipart("alternative")
     msg["Message-ID"] = mail.message_id
     msg["From"] = sender
@@ -82,6 +87,13 @@ def build_mime(mail: OutgoingMail, sender: str) -> MIMEMultipart:
     msg["Auto-Submitted"] = "auto-generated"
     msg.attach(MIMEText(mail.text, "plain", "utf-8"))
     msg.attach(MIMEText(mail.html, "html", "utf-8"))
+    if mail.invite is not None:
+        ics = calendar_text(mail.invite, organizer=sender, attendee=mail.to, stamp=mail.date,
+                            link=mail.link)
+        part = MIMEText(ics, "calendar", "utf-8")
+        part.set_param("method", mail.invite.method)
+        part.set_param("name", "uitnodiging.ics")
+        msg.attach(part)
     return msg
 
 

@@ -89,7 +89,7 @@ def _prepare(app: App, rows: Sequence[Any], now: datetime
             failed[row.message_id] = SendResult(row.message_id, "permanent", f"render: {exc}")
             continue
         mails.append(OutgoingMail(row.message_id, row.to_address, mail.subject, mail.text,
-                                  mail.html, now))
+                                  mail.html, now, invite=ctx.invite, link=ctx.link))
     return mails, failed
 
 

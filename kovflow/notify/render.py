@@ -7,7 +7,9 @@ text template, rendered on its own.
 
 ``MailContext`` is the only thing a template sees: the kind of message, a link to the task list
 (or the start page) of this installation, and for a digest a count. Nothing else fits in it, so a
-case row cannot leak into a mail by accident (research notes §3.4).
+case row cannot leak into a mail by accident (research notes §3.4). A calendar invitation
+(soort ``uitnodiging``) also carries its ``invite``: UID, sequence, method, start and minutes, each
+checked strictly (``kovflow.notify.invites.Invitation``); the mailer attaches it as iCalendar.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ from urllib.parse import urlsplit
 import jinja2
 
 from kovflow.errors import KovflowError
+from kovflow.notify.invites import Invitation, InvitationError
 from kovflow.resources import notifications_dir, template_names
 
 __all__ = ["SOORTEN", "MailContext", "RenderError", "RenderedMail", "link_for", "render"]
 
-SOORTEN = frozenset({"melding", "herinnering", "escalatie", "taak", "digest"})
+SOORTEN = frozenset({"melding", "herinnering", "escalatie", "taak", "digest", "uitnodiging"})
 # The only pages a mail may point at: the task list and the start page. Never a case.
 _PAGES = ("/taken", "/")
-_KEYS = frozenset({"soort", "link", "aantal"})
+_KEYS = frozenset({"soort", "link", "aantal", "invite"})
 
 
 class RenderError(KovflowError):
@@ -50,6 +53,7 @@ class MailContext:
     soort: str
     link: str
     aantal: int | None = None
+    invite: Invitation | None = None
 
     def __post_init__(self) -> None:
         if self.soort not in SOORTEN:
@@ -71,6 +75,10 @@ class MailContext:
             raise RenderError(f"aantal must be a count (int >= 0), got {self.aantal!r}")
         if (self.aantal is None) == (self.soort == "digest"):
             raise RenderError("aantal belongs to a digest, and a digest needs aantal")
+        if self.invite is not None and not isinstance(self.invite, Invitation):
+            raise RenderError(f"invite must be an Invitation, got {type(self.invite).__name__}")
+        if (self.invite is None) == (self.soort == "uitnodiging"):
+            raise RenderError("invite belongs to an uitnodiging, and an uitnodiging needs invite")
 
     def check_base(self, base_url: str) -> None:
         """Refuse a link that is not exactly this installation's task list or start page."""
@@ -86,8 +94,14 @@ class MailContext:
         if unknown:
             raise RenderError(f"mail context holds keys that are not allowed: "
                               f"{', '.join(sorted(unknown))}")
+        invite = None
+        if values.get("invite") is not None:
+            try:
+                invite = Invitation.from_context(values["invite"])
+            except InvitationError as exc:
+                raise RenderError(str(exc)) from None
         ctx = cls(soort=str(values.get("soort", "")), link=str(values.get("link", "")),
-                  aantal=values.get("aantal"))
+                  aantal=values.get("aantal"), invite=invite)
         ctx.check_base(base_url)
         return ctx
 
@@ -95,6 +109,10 @@ class MailContext:
         found: dict[str, Any] = {"soort": self.soort, "link": self.link}
         if self.aantal is not None:
             found["aantal"] = self.aantal
+        if self.invite is not None:
+            # What the text may say about an invitation: new, changed or cancelled. Never when.
+            found["uitnodiging"] = ("geannuleerd" if self.invite.method == "CANCEL"
+                                    else "gewijzigd" if self.invite.sequence > 0 else "nieuw")
         return found
 
 

@@ -145,6 +145,9 @@ def _check_transition(route: RouteSpec, i: int, t: TransitionSpec,
                 ".html in notifications/", "add notifications/<name>.txt and .html")
     names = {f.name for f in t.fields}
     if t.invite is not None:
+        if not 1 <= t.invite.minutes <= 1440:
+            add("bad-value", f"{path}.invite.minutes", f"{t.invite.minutes} minutes is not a "
+                "meeting length", "use 1 to 1440 minutes")
         for role in t.invite.roles:
             if role not in ROLES:
                 add("unknown-role", f"{path}.invite.roles", f"unknown role {role!r}",

@@ -47,6 +47,9 @@ def _effects(t: TransitionSpec) -> str:
             + (f" (of {n.instead_role} als {n.instead.field} = {n.instead.equals})"
                if n.instead else "") for n in t.notify]
     out += [f"legt vast {k} = {v}" for k, v in t.sets.items()]
+    if t.invite is not None:
+        out.append(f"agenda-{'annulering' if t.invite.cancel else 'uitnodiging'} "
+                   f"({t.invite.field}) aan {', '.join(t.invite.roles)}")
     return "<br>".join(out) or "-"
 
 

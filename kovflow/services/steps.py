@@ -220,6 +220,7 @@ def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: b
             if recorded.get(n.instead.field) == n.instead.equals:
                 role = n.instead_role  # e.g. NB-2: the voogd is now the first contact
         step.notify(n.template, role, "melding")
+    _invite(step, spec, row, decision)  # calendar invitation of a planned conversation, if any
     started = tuple(
         s for plan in decision.starts
         if (s := _start(step, plan.route, plan.state, plan.data, cause=row.id)) is not None
@@ -229,6 +230,21 @@ def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: b
         _fire_effect(step, plan, row.id)
     return FireResult(case_number, row.id, spec.id, decision.trigger, decision.from_state,
                       decision.to_state, row.revision + 1, started, closed)
+
+
+def _invite(step: _Step, spec: RouteSpec, row: Any, decision: Decision) -> None:
+    """Calendar invitations: a step with ``invite = {...}`` writes outbox rows (template
+    ``uitnodiging``) that the mailer sends as iCalendar REQUEST/CANCEL. All logic (UID, sequence,
+    recipients, what was sent before) lives in ``kovflow.notify.invites``."""
+    from kovflow.notify.invites import invitation_rows
+
+    transition = spec.transition(decision.trigger, decision.from_state)
+    if transition is None or transition.invite is None:
+        return
+    step.outbox.extend(invitation_rows(
+        step.conn, transition.invite, instance_id=row.id, case_id=step.case_id,
+        location_id=step.location_id, given=decision.data, pending=step.outbox, now=step.now,
+        link=f"{step.app.settings.base_url.rstrip('/')}/taken"))
 
 
 def _route_data(step: _Step, route_id: str) -> Mapping[str, Any]:

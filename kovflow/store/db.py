@@ -104,6 +104,7 @@ def _transient(exc: BaseException) -> bool:
         # Two writers raced for the next event number of a case, or the next case number.
         text = str(exc.orig)
         return any(key in text for key in ("uq_events_chain_seq", "events.chain, events.seq",
+                                           "uq_access_log_chain_seq", "access_log.chain",
                                            "cases_case_number_key", "cases.case_number"))
     if isinstance(exc, OperationalError):
         text = str(exc.orig).lower()

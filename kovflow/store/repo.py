@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, sele
 
 from kovflow.history import GENESIS
 from kovflow.store.tables import (
+    AccessLog,
     Case,
     Consent,
     Deadline,
@@ -26,6 +27,7 @@ from kovflow.store.tables import (
     User,
 )
 
+access_log = AccessLog.__table__  # type: ignore[attr-defined]
 cases = Case.__table__  # type: ignore[attr-defined]
 consents = Consent.__table__  # type: ignore[attr-defined]
 deadlines = Deadline.__table__  # type: ignore[attr-defined]
@@ -252,3 +254,49 @@ def outbox_rows(conn: Connection, case_id: int | None = None) -> Sequence[Row[An
     if case_id is not None:
         q = q.where(outbox.c.case_id == case_id)
     return conn.execute(q).all()
+
+
+# --- access ----------------------------------------------------------------------------------
+
+_ACCESS_HEAD = (select(access_log.c.seq, access_log.c.hash)
+                .where(access_log.c.chain == bindparam("chain"))
+                .order_by(access_log.c.seq.desc()).limit(1))
+
+
+def access_head(conn: Connection, chain: str = "access") -> tuple[int, str]:
+    row = conn.execute(_ACCESS_HEAD, {"chain": chain}).first()
+    return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
+
+
+def access_rows(conn: Connection, case_id: int | None = None) -> Sequence[Row[Any]]:
+    q = select(access_log).order_by(access_log.c.chain, access_log.c.seq)
+    if case_id is not None:
+        q = q.where(access_log.c.case_id == case_id)
+    return conn.execute(q).all()
+
+
+def user_organisation(conn: Connection, user_id: int) -> tuple[int | None, str]:
+    """(location id, organisation) of a user."""
+    row = conn.execute(select(users.c.location_id, users.c.organisation)
+                       .where(users.c.id == user_id)).first()
+    return (None, "") if row is None else (row.location_id, str(row.organisation))
+
+
+def location_organisation(conn: Connection, location_id: int) -> str:
+    row = conn.execute(select(locations.c.organisation).where(locations.c.id == location_id)).first()
+    return "" if row is None else str(row.organisation)
+
+
+def is_participant(conn: Connection, case_id: int, user_id: int) -> bool:
+    q = (select(participants.c.id).where(participants.c.case_id == case_id,
+                                         participants.c.user_id == user_id,
+                                         participants.c.until.is_(None)).limit(1))
+    return conn.execute(q).first() is not None
+
+
+def instance_starter(conn: Connection, instance_id: int) -> str:
+    """Who started an instance (the actor of its start event): the meldcode's initiator."""
+    q = (select(events.c.actor).where(events.c.instance_id == instance_id,
+                                      events.c.kind == "start").limit(1))
+    row = conn.execute(q).first()
+    return "" if row is None else str(row.actor)

@@ -220,3 +220,28 @@ class WorkerLease(SQLModel, table=True):
 # for expired claims every tick. Partial, so it only ever holds the few rows in flight.
 Index("ix_outbox_sending", Outbox.__table__.c.next_attempt_at,  # type: ignore[attr-defined]
       sqlite_where=text("status = 'sending'"), postgresql_where=text("status = 'sending'"))
+
+
+class AccessLog(SQLModel, table=True):
+    """Who read, searched or changed which case, when, and whether it was allowed (NEN 7513).
+
+    Append-only and hash-chained (one chain, ``chain`` = "access") like the events, so editing,
+    deleting or truncating it is detected. ``what`` names the view or step, never case content.
+    """
+
+    __tablename__ = "access_log"
+    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_access_log_chain_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chain: str = Field(default="access", max_length=20)
+    seq: int
+    at: datetime
+    actor: str = Field(max_length=100)
+    on_behalf: str = Field(default="", max_length=100)
+    case_id: int | None = Field(default=None, index=True)
+    case_number: str = Field(default="", max_length=40)
+    action: str = Field(max_length=20)  # read | search | write
+    what: str = Field(max_length=120)
+    outcome: str = Field(max_length=10)  # allowed | refused
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

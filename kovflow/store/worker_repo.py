@@ -8,11 +8,11 @@ Statements that run every tick are built once with bind parameters (see ``repo``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, Row, Select, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kovflow.store import repo
@@ -25,9 +25,11 @@ instances, cases, users = repo.instances, repo.cases, repo.users
 
 # --- deadlines -------------------------------------------------------------------------------
 
-_DUE = (
+_DUE: Select[Any] = (
     select(deadlines, instances.c.state.label("instance_state"),
            instances.c.closed_at.label("instance_closed_at"),
+           instances.c.route_id.label("instance_route_id"),
+           instances.c.route_version.label("instance_route_version"),
            func.coalesce(cases.c.location_id, instances.c.location_id).label("location_id"))
     .select_from(deadlines.join(instances, instances.c.id == deadlines.c.instance_id)
                  .outerjoin(cases, cases.c.id == deadlines.c.case_id))
@@ -47,7 +49,8 @@ _CANCEL = (update(deadlines)
 
 
 def claim_due_deadlines(conn: Connection, now: datetime, limit: int) -> Sequence[Row[Any]]:
-    """Due, unfired, uncancelled deadlines with their instance's state and the case's location.
+    """Due, unfired, uncancelled deadlines with their instance's state, route and version, and
+    the case's location.
 
     On PostgreSQL the rows stay locked until the transaction ends; another worker skips them.
     """
@@ -69,6 +72,28 @@ def _insert_ignoring_conflicts(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def instances_data(conn: Connection, ids: Collection[int]) -> dict[int, Mapping[str, Any]]:
+    """What the instances ``ids`` have recorded, by instance id (one query for a whole batch)."""
+    if not ids:
+        return {}
+    q = select(instances.c.id, instances.c.data).where(instances.c.id.in_(sorted(ids)))
+    return {int(r.id): dict(r.data or {}) for r in conn.execute(q)}
+
+
+def latest_route_data(conn: Connection, case_ids: Collection[int], route_id: str
+                      ) -> dict[int, Mapping[str, Any]]:
+    """Per case, what its latest instance (highest id, open or closed) of ``route_id`` recorded.
+
+    The same instance ``services.steps._route_data`` reads for a step message's ``instead``.
+    """
+    if not case_ids:
+        return {}
+    q = (select(instances.c.case_id, instances.c.data)
+         .where(instances.c.route_id == route_id, instances.c.case_id.in_(sorted(case_ids)))
+         .order_by(instances.c.id))
+    return {int(r.case_id): dict(r.data or {}) for r in conn.execute(q)}  # the last one wins
 
 
 # RETURNING tells what was inserted on both backends (psycopg reports rowcount -1 here).

@@ -233,10 +233,13 @@ def test_worker_until_writes_reminders_as_eml_files(tmp_path: Path) -> None:
     result = runner.invoke(app, [*base, "worker", "--until", "2026-12-04T09:00", "--json"])
     assert result.exit_code == 0, result.output
     files = list(mail.glob("*.eml"))
-    assert len(files) == 1  # the reminder one werkdag before the intake
-    text = files[0].read_text(encoding="utf-8")
-    assert "anna@example.org" in text and "Zwaantje" not in text and "KOV-00001" not in text
+    # The calendar invitation for the intake, and the reminder one werkdag before it.
+    assert len(files) == 2
+    texts = [f.read_text(encoding="utf-8") for f in files]
+    assert sum("text/calendar" in t for t in texts) == 1
+    for text in texts:
+        assert "anna@example.org" in text and "Zwaantje" not in text and "KOV-00001" not in text
     listed = runner.invoke(app, [*base, "outbox", "list", "--json"])
-    assert [r["status"] for r in json.loads(listed.output)] == ["sent"]
+    assert [r["status"] for r in json.loads(listed.output)] == ["sent", "sent"]
     refused = runner.invoke(app, [*base, "--as", "anna", "outbox", "list"])
     assert refused.exit_code == 2 and "manage outgoing mail" in refused.output
