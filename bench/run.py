@@ -51,7 +51,7 @@ Method (see /work/shared/reference/performance-anchors.md):
 * ``mail_delivery``: outbox rows per second through ``kovflow.notify.outbox.deliver_pending``
   with ``SmtpMailer`` (a connection per batch of 100) into a discarding aiosmtpd in a child
   process, 2,000 pending rows on SQLite; the floor sends the same messages, built beforehand,
-  with plain aiosmtplib over one connection. 4 turns per side, each a whole burst.
+  with plain aiosmtplib over one connection. 3 turns per side, each a whole burst.
 
 Options: ``--only NAME`` (one figure, repeatable; other lines of the results file are kept),
 ``--quick`` (smaller data, fewer repeats), ``--skip-postgres``, ``--profile N`` (cProfile N
@@ -138,7 +138,7 @@ class Config:
     sweep_pg_cases: int = 500
     sweep_repeats: int = 2  # each repeat is a whole burst per side (~1 min on SQLite)
     mail_messages: int = 2000
-    mail_repeats: int = 4
+    mail_repeats: int = 3
 
 
 @dataclass

@@ -582,15 +582,22 @@ def worker_cmd(
     """Sweep due deadlines and deliver the outbox: every --tick seconds, or up to --until."""
 
     def work() -> None:
+        from kovflow.notify.mailers import make_mailer
+
+        kapp = _app()
+        mailer = make_mailer(kapp.settings)
+        try:
+            _worker(kapp, mailer)
+        finally:
+            kapp.engine.dispose()  # return pooled connections (PostgreSQL keeps them open)
+
+    def _worker(kapp: App, mailer: Any) -> None:
         from datetime import timedelta
 
         from kovflow.clock import FixedClock, SystemClock, parse_moment
         from kovflow.errors import InvalidInput
-        from kovflow.notify.mailers import make_mailer
         from kovflow.scheduling.worker import run_forever, run_until
 
-        kapp = _app()
-        mailer = make_mailer(kapp.settings)
         if until is None:
             run_forever(kapp, mailer, tick_seconds=tick)
             return

@@ -209,6 +209,12 @@ def check_cross_routes(routes: Iterable[RouteSpec]) -> list[Problem]:
             latest[r.id] = r
     out = []
     for r in routes:
+        for s_name, state in r.states.items():
+            for d in state.deadlines:
+                if d.instead_route and d.instead_route not in latest:
+                    out.append(Problem("unknown-route", r.file,
+                                       f"states.{s_name}.deadlines[{d.rule}].instead",
+                                       f"route {d.instead_route!r} does not exist"))
         for a in r.also_start:
             if a.route not in latest:
                 out.append(Problem("unknown-route", r.file, "also_start",

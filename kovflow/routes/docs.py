@@ -82,6 +82,9 @@ def render(route: RouteSpec) -> str:
                 text += f", elke {d.every}"
             if d.escalate_after:
                 text += f"; escalatie na {d.escalate_after} aan {d.escalate_role}"
+            if d.instead is not None:
+                where = f" in {d.instead_route}" if d.instead_route else ""
+                text += f" (of {d.instead_role} als {d.instead.field}{where} = {d.instead.equals})"
             terms.append(text)
         lines.append(f"| `{s.name}` | {_cell(s.label)}{' (eind)' if s.final else ''} | {_cell(who)} "
                      f"| {'<br>'.join(_cell(t) for t in terms) or '-'} | {_cell(s.source)} "
