@@ -77,11 +77,15 @@ class Mailer(Protocol):
 
 def build_mime(mail: OutgoingMail, sender: str) -> MIMEMultipart:
     """multipart/alternative (text, HTML, then any invitation) with the row's stable Message-ID."""
-    msg = MIMEMultipart("alternative")
+    # A boundary derived from the Message-ID is unique per message and spares the email package
+    # its random boundary search (a regex compiled per message: a fifth of the build time).
+    boundary = "=_kovflow_" + "".join(c for c in mail.message_id if c.isalnum())[:40]
+    msg = MIMEMultipart("alternative", boundary=boundary)
     msg["Message-ID"] = mail.message_id
     msg["From"] = sender
     msg["To"] = mail.to
-    msg["Subject"] = Header(mail.subject, "utf-8").encode()
+    msg["Subject"] = (mail.subject if mail.subject.isascii()
+                      else Header(mail.subject, "utf-8").encode())
     msg["Date"] = format_datetime(mail.date)
     # Tell mail servers and out-of-office robots that nobody reads replies to this address.
     msg["Auto-Submitted"] = "auto-generated"

@@ -138,7 +138,7 @@ def _deliver_batch(app: App, mailer: Mailer, now: datetime, batch_size: int, max
     return len(rows)
 
 
-def deliver_pending(app: App, mailer: Mailer, now: datetime, batch_size: int = 100,
+def deliver_pending(app: App, mailer: Mailer, now: datetime, batch_size: int = 500,
                     max_attempts: int = MAX_ATTEMPTS, lease: timedelta = CLAIM_LEASE,
                     rand: Callable[[], float] = random.random) -> DeliveryReport:
     """Send every outbox row due at ``now``, a batch (one SMTP connection) at a time.

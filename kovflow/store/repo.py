@@ -198,20 +198,26 @@ def add_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(table), rows)
 
 
+_CASE_ROLE_RECIPIENTS = (
+    select(users.c.id, users.c.email)
+    .select_from(participants.join(users, users.c.id == participants.c.user_id))
+    .where(participants.c.case_id == bindparam("case_id"), participants.c.role == bindparam("role"),
+           participants.c.until.is_(None), users.c.active.is_(True)))
+_LOCATION_USERS = select(users.c.id, users.c.email, users.c.roles).where(
+    users.c.location_id == bindparam("location_id"), users.c.active.is_(True))
+
+
 def role_recipients(conn: Connection, case_id: int | None, location_id: int | None,
                     role: str) -> list[tuple[int, str]]:
     """Users (id, e-mail) who hold ``role`` for this case: its participants, else its location."""
     found: list[tuple[int, str]] = []
     if case_id is not None:
-        q = (select(users.c.id, users.c.email)
-             .select_from(participants.join(users, users.c.id == participants.c.user_id))
-             .where(participants.c.case_id == case_id, participants.c.role == role,
-                    participants.c.until.is_(None), users.c.active.is_(True)))
-        found = [(int(r.id), str(r.email)) for r in conn.execute(q)]
+        found = [(int(r.id), str(r.email)) for r in
+                 conn.execute(_CASE_ROLE_RECIPIENTS, {"case_id": case_id, "role": role})]
     if not found and location_id is not None:
-        q = select(users.c.id, users.c.email, users.c.roles).where(
-            users.c.location_id == location_id, users.c.active.is_(True))
-        found = [(int(r.id), str(r.email)) for r in conn.execute(q) if role in r.roles.split()]
+        found = [(int(r.id), str(r.email)) for r in
+                 conn.execute(_LOCATION_USERS, {"location_id": location_id})
+                 if role in r.roles.split()]
     return found
 
 
