@@ -552,17 +552,77 @@ def tasks_cmd(as_json: JsonOpt = False) -> None:
     _run(as_json, work)
 
 
-@audit_app.command("verify")
-def audit_verify(as_json: JsonOpt = False) -> None:
-    """Check the hash chains of the event history; exit 1 when any event was tampered with."""
+def _break(chain: str, seq: int, problem: str) -> Any:
+    from kovflow.history import ChainBreak
+
+    return ChainBreak(chain, seq, 0, problem)
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+) -> None:
+    """Export the heads of the event chains and the access log, to keep outside the database."""
 
     def work() -> None:
-        from kovflow.store.maintenance import verify_events
+        import json as _json
 
-        count, breaks = verify_events(_app().engine)
-        _emit(as_json, {"events": count, "breaks": breaks}, lambda: "\n".join(
-            [f"{b.chain} event {b.seq}: {b.problem}" for b in breaks]
-            + [f"{count} events checked, {len(breaks)} problem(s)"]))
+        from kovflow.store.maintenance import chain_heads
+
+        text = _json.dumps(chain_heads(_app().engine), indent=2, sort_keys=True)
+        if out is None:
+            typer.echo(text)
+        else:
+            out.write_text(text + "\n", encoding="utf-8")
+            typer.echo(f"anchor written to {out}")
+
+    _run(False, work)
+
+
+@audit_app.command("access-report")
+def audit_access_report(case: str, as_json: JsonOpt = False) -> None:
+    """Who looked at or changed this case and when, in plain Dutch (for the parents)."""
+
+    def work() -> None:
+        from kovflow.services.access_report import access_report
+
+        kapp = _app()
+        rows = access_report(kapp, _actor(kapp), case)
+        _emit(as_json, rows, lambda: "\n".join(r["zin"] for r in rows) or "geen inzage")
+
+    _run(as_json, work)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    anchor: Annotated[Path | None, typer.Option("--anchor", help="An exported anchor file.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the hash chains of the events and the access log; exit 1 on any tampering."""
+
+    def work() -> None:
+        import json as _json
+
+        from kovflow.store.maintenance import chain_heads, verify_access_log, verify_events
+
+        engine = _app().engine
+        count, breaks = verify_events(engine)
+        access_count, access_breaks = verify_access_log(engine)
+        breaks += access_breaks
+        if anchor is not None:  # compare with an exported head: detects truncation, recomputing
+            heads = chain_heads(engine)
+            for chain, head in _json.loads(anchor.read_text(encoding="utf-8")).items():
+                now_head = heads.get(chain)
+                if now_head is None or int(str(now_head["seq"])) < int(head["seq"]):
+                    breaks.append(_break(chain, int(head["seq"]), "chain is shorter than the "
+                                         "exported anchor (truncated)"))
+                elif int(str(now_head["seq"])) == int(head["seq"]) and now_head["hash"] != head["hash"]:
+                    breaks.append(_break(chain, int(head["seq"]), "chain head differs from the "
+                                         "exported anchor (recomputed)"))
+        _emit(as_json, {"events": count, "access_records": access_count, "breaks": breaks},
+              lambda: "\n".join([f"{b.chain} record {b.seq}: {b.problem}" for b in breaks]
+                                + [f"{count} events and {access_count} access records checked, "
+                                   f"{len(breaks)} problem(s)"]))
         if breaks:
             raise typer.Exit(1)
 

@@ -21,6 +21,7 @@ from kovflow.errors import TransitionNotAllowed
 from kovflow.services import (
     App,
     add_location,
+    add_participant,
     add_user,
     build_app,
     case_overview,
@@ -57,6 +58,12 @@ class Tour:
 
     def later(self, days: int) -> None:
         self.clock.advance(timedelta(days=days))
+
+    def join(self, case: str, who: str, by: str = "anna") -> None:
+        """A partner joins the case: from now on they see it and may act on it."""
+        role = sorted(self.people[who].roles)[0]
+        add_participant(self.app, self.people[by], case, role, username=who)
+        self.say(f"  {who} ({role}) joins the case")
 
     def step(self, who: str, case: str, route: str, trigger: str, **data: Any) -> None:
         result = fire(self.app, self.people[who], route, trigger, case=case, data=data)
@@ -95,6 +102,7 @@ def _scenario_1(tour: Tour) -> str:
     tour.later(6)
     tour.step("anna", case, "wijkcoach", "ouders_stemmen_in", datum="2026-12-17", plaats="thuis",
               collega_kinderopvang="bram")
+    tour.join(case, "eva")
     tour.later(4)
     tour.step("eva", case, "wijkcoach", "kennismaking_gehouden")
     tour.step("eva", case, "wijkcoach", "plan_eerste_gesprek", datum="2027-01-07")
@@ -108,6 +116,7 @@ def _scenario_1(tour: Tour) -> str:
 def _scenario_2_with_refusal(tour: Tour) -> str:
     case = _open(tour, "Noor", date(2023, 11, 2), "plaatsing", "warme_overdracht_jgz",
                  jgz_zorgen=True)
+    tour.join(case, "dewi")
     tour.say("  Placing before the JGZ handover is finished is refused:")
     try:
         fire(tour.app, tour.people["anna"], "plaatsing", "plaats", case=case,
@@ -148,14 +157,14 @@ def _meldcode(tour: Tour, case: str) -> None:
     """Safety concerns in scenario 3: the meldcode up to a report to Veilig Thuis."""
     tour.say("  Safety concerns: the meldcode starts (no consent needed):")
     tour.step("anna", case, "wijkcoach", "veiligheid_in_geding", gestart_door="kinderopvang")
-    tour.step("bram", case, "meldcode", "signalen_vastgelegd",
+    tour.step("anna", case, "meldcode", "signalen_vastgelegd",
               signalen="blauwe plekken op de armen (bron: mentor)", hypothesen="lichamelijk geweld?")
     tour.later(2)
     tour.step("gijs", case, "meldcode", "consultatie_vastgelegd", geconsulteerd="gijs",
               consultatie_uitkomst="signalen zijn zorgelijk", veilig_thuis_geraadpleegd="ja",
               veilig_thuis_anoniem="ja", veilig_thuis_advies="gesprek met ouders voeren")
     tour.later(3)
-    tour.step("bram", case, "meldcode", "gesprek_vastgelegd", gesprek_met_ouders="gevoerd",
+    tour.step("anna", case, "meldcode", "gesprek_vastgelegd", gesprek_met_ouders="gevoerd",
               gesprek_datum="2027-01-20", gesprek_verslag="ouders herkennen de zorgen deels")
     tour.step("gijs", case, "meldcode", "weeg", vraag_2_acuut_structureel="ja",
               afweging_toelichting="structurele onveiligheid")

@@ -97,3 +97,23 @@ def world(app: App) -> World:
                  location="ZON")
     actors = {u: resolve_actor(app, u) for u in names}
     return World(app, "ZON", operator=op, **actors)
+
+
+def join_team(app: App, case_number: str, *usernames: str) -> None:
+    """Make partner users (wijkcoach, JGZ, ...; default: all of them) participants of a case.
+
+    The access policy lets a partner organisation see and act on a case only as its participant,
+    so a scenario that has them take steps first brings them in, as the coach would.
+    """
+    from kovflow.access.policy import PARTNER_ROLES
+    from kovflow.services import add_participant
+    from kovflow.store import repo
+
+    op = Actor.installation_operator()
+    if not usernames:  # every partner user of the installation
+        with app.engine.connect() as conn:
+            usernames = tuple(u.username for u in repo.all_users(conn)
+                              if set(u.roles.split()) & PARTNER_ROLES)
+    for username in usernames:
+        role = resolve_actor(app, username).roles
+        add_participant(app, op, case_number, sorted(role)[0], username=username)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from kovflow.access.policy import Action, group_of
 from kovflow.actor import Actor
 from kovflow.errors import InvalidInput, NotFound, Reason, TransitionNotAllowed
 from kovflow.routes.spec import ROLES
+from kovflow.services import access
 from kovflow.services.context import App
 from kovflow.services.steps import _start, _Step
 from kovflow.store import repo
 from kovflow.store.db import Connection, read, write
 
+T = TypeVar("T")
 CONSENT_STATUSES = ("gevraagd", "gegeven", "geweigerd", "ingetrokken")
 
 
@@ -67,6 +70,8 @@ def open_case(app: App, actor: Actor, *, first_name: str, initial: str, birth_da
                 "organisation": user.organisation if user else "", "since": now, "until": None}])
         started = tuple(s for r in routes if (s := _start(step, r, "", {}, None)) is not None)
         step.flush()
+        case_row = repo.case_by_id(conn, case_id)
+        access.log(conn, actor, now, case_row, Action.WRITE, "open case")
         return OpenedCase(number, case_id, started)
 
     return write(app.engine, work)
@@ -90,6 +95,8 @@ def add_participant(app: App, actor: Actor, case_number: str, role: str, *,
 
     def work(conn: Connection) -> int:
         case_row = _case(conn, case_number)
+        access.check(conn, actor, case_row, Action.WRITE, "add participant")
+        access.log(conn, actor, now, case_row, Action.WRITE, f"add participant {role}")
         user_id = None
         org = organisation
         if username:
@@ -106,7 +113,7 @@ def add_participant(app: App, actor: Actor, case_number: str, role: str, *,
         step.flush()
         return pid
 
-    return write(app.engine, work)
+    return _guarded(app, actor, work)
 
 
 def record_consent(app: App, actor: Actor, case_number: str, scope: str, status: str, *,
@@ -121,6 +128,8 @@ def record_consent(app: App, actor: Actor, case_number: str, scope: str, status:
 
     def work(conn: Connection) -> int:
         case_row = _case(conn, case_number)
+        access.check(conn, actor, case_row, Action.WRITE, "record consent")
+        access.log(conn, actor, now, case_row, Action.WRITE, f"consent {scope} {status}")
         cid = repo.insert_returning_id(conn, repo.consents, {
             "case_id": case_row.id, "scope": scope, "direction": "", "purpose": purpose,
             "categories": list(categories), "medical_explicit": medical_explicit,
@@ -132,7 +141,29 @@ def record_consent(app: App, actor: Actor, case_number: str, scope: str, status:
         step.flush()
         return cid
 
-    return write(app.engine, work)
+    return _guarded(app, actor, work)
+
+
+def _guarded(app: App, actor: Actor, work: Callable[[Connection], T]) -> T:
+    """Run a write; a policy refusal is logged and answered like a missing case."""
+    try:
+        return write(app.engine, work)
+    except access.Denied as denied:
+        raise access.refused(app, actor, denied) from None
+
+
+def _read_allowed(conn: Connection, app: App, actor: Actor, row: Any, what: str) -> bool:
+    """Whether the actor reads the full case (True) or a pseudonymised record (False)."""
+    if access.permits(conn, actor, row, Action.READ):
+        return True
+    if access.permits(conn, actor, row, Action.READ_PSEUDONYMISED):
+        return False
+    raise access.Denied(row.case_number, row.id, Action.READ, what)
+
+
+def _log_read(app: App, actor: Actor, row: Any, what: str) -> None:
+    now = app.clock.now()
+    write(app.engine, lambda conn: access.log(conn, actor, now, row, Action.READ, what))
 
 
 @dataclass(frozen=True)
@@ -153,7 +184,7 @@ class CaseOverview:
     case_number: str
     first_name: str
     initial: str
-    birth_date: date
+    birth_date: date | None
     location: str
     participants: tuple[tuple[str, str, str], ...]  # (who, role, organisation)
     instances: tuple[InstanceView, ...]
@@ -162,38 +193,60 @@ class CaseOverview:
 
 def case_overview(app: App, actor: Actor, case_number: str) -> CaseOverview:
     """Where every route of the case stands and what can be done next."""
-    with read(app.engine) as conn:
-        row = _case(conn, case_number)
-        loc = next((x for x in repo.all_locations(conn) if x.id == row.location_id), None)
-        people = tuple((p.username or p.name, p.role, p.organisation)
-                       for p in repo.case_participants(conn, row.id))
-        views, tasks = [], []
-        for inst in repo.case_instances(conn, row.id):
-            spec = app.catalog.get(inst.route_id, inst.route_version)
-            state = spec.states.get(inst.state)
-            steps = () if inst.closed_at else tuple((t.trigger, t.label)
-                                                     for t in spec.available(inst.state))
-            views.append(InstanceView(inst.id, spec.id, spec.version, spec.title, inst.state,
-                                      state.label if state else inst.state, inst.revision,
-                                      inst.closed_at is not None, steps))
-            for t in repo.instance_tasks(conn, inst.id):
-                if t.closed_at is None:
-                    due = t.due_at.date().isoformat() if t.due_at else ""
-                    tasks.append((t.role, t.title, due))
-    return CaseOverview(row.case_number, row.first_name, row.initial, row.birth_date,
+    try:
+        with read(app.engine) as conn:
+            row = _case(conn, case_number)
+            full = _read_allowed(conn, app, actor, row, "case overview")
+            loc = next((x for x in repo.all_locations(conn) if x.id == row.location_id), None)
+            people = tuple((p.username or p.name if full else "", p.role, p.organisation)
+                           for p in repo.case_participants(conn, row.id))
+            overview = _overview(conn, app, actor, row, loc, people, full)
+    except access.Denied as denied:
+        raise access.refused(app, actor, denied) from None
+    _log_read(app, actor, row, "case overview" if full else "pseudonymised record")
+    return overview
+
+
+def _overview(conn: Connection, app: App, actor: Actor, row: Any, loc: Any,
+              people: tuple[tuple[str, str, str], ...], full: bool) -> CaseOverview:
+    views, tasks = [], []
+    for inst in access.visible_instances(conn, actor, repo.case_instances(conn, row.id)):
+        spec = app.catalog.get(inst.route_id, inst.route_version)
+        state = spec.states.get(inst.state)
+        steps = () if inst.closed_at else tuple((t.trigger, t.label)
+                                                 for t in spec.available(inst.state))
+        views.append(InstanceView(inst.id, spec.id, spec.version, spec.title, inst.state,
+                                  state.label if state else inst.state, inst.revision,
+                                  inst.closed_at is not None, steps))
+        for t in repo.instance_tasks(conn, inst.id):
+            if t.closed_at is None:
+                due = t.due_at.date().isoformat() if t.due_at else ""
+                tasks.append((t.role, t.title, due))
+    # The coordinator's pseudonymised record: no name, initial or birth date.
+    return CaseOverview(row.case_number, row.first_name if full else "",
+                        row.initial if full else "", row.birth_date if full else None,
                         loc.code if loc else "", people, tuple(views), tuple(tasks))
 
 
 def history(app: App, actor: Actor, case_number: str) -> list[dict[str, Any]]:
     """The case's events, oldest first."""
-    with read(app.engine) as conn:
-        row = _case(conn, case_number)
-        return [
-            {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
-             "route": e.route_id, "version": e.route_version, "trigger": e.trigger,
-             "from": e.from_state, "to": e.to_state, "data": e.payload}
-            for e in repo.case_events(conn, row.id)
-        ]
+    try:
+        with read(app.engine) as conn:
+            row = _case(conn, case_number)
+            full = _read_allowed(conn, app, actor, row, "history")
+            seen = {i.id for i in access.visible_instances(conn, actor,
+                                                            repo.case_instances(conn, row.id))}
+            events = [
+                {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
+                 "route": e.route_id, "version": e.route_version, "trigger": e.trigger,
+                 "from": e.from_state, "to": e.to_state, "data": e.payload if full else {}}
+                for e in repo.case_events(conn, row.id)
+                if e.instance_id is None or e.instance_id in seen
+            ]
+    except access.Denied as denied:
+        raise access.refused(app, actor, denied) from None
+    _log_read(app, actor, row, "history")
+    return events
 
 
 def my_tasks(app: App, actor: Actor) -> list[dict[str, Any]]:
@@ -202,8 +255,15 @@ def my_tasks(app: App, actor: Actor) -> list[dict[str, Any]]:
         raise InvalidInput("tasks belong to a user: pass --as USERNAME")
     with read(app.engine) as conn:
         user = repo.user_by_name(conn, actor.username)
-        rows = repo.open_tasks_for(conn, actor.user_id, actor.roles,
-                                   user.location_id if user else None)
+        # Partners (wijkcoach, JGZ, ...) see tasks only on the cases they take part in.
+        partner = group_of(actor.roles) == "partner"
+        location_id = None if partner else (user.location_id if user else None)
+        rows = repo.open_tasks_for(conn, actor.user_id, actor.roles, location_id)
+        visible = {r.id for r in access.visible_instances(conn, actor, [
+            repo.instance_by_id(conn, t.instance_id) for t in rows
+            if t.route_id in ("meldcode", "meldcode_medewerker")])}
+        rows = [t for t in rows if t.route_id not in ("meldcode", "meldcode_medewerker")
+                or t.instance_id in visible]
     return [
         {"task": t.id, "case": t.case_number, "route": t.route_id, "state": t.state,
          "role": t.role, "title": t.title, "due": t.due_at.isoformat() if t.due_at else None}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from kovflow.access.policy import Action
 from kovflow.actor import Actor
 from kovflow.engine import CaseView, Decision, Entry, decide, enter
 from kovflow.errors import (
@@ -27,6 +28,7 @@ from kovflow.errors import (
 from kovflow.history import event_hash
 from kovflow.routes.fields import validate
 from kovflow.routes.spec import RouteSpec
+from kovflow.services import access
 from kovflow.services.context import App
 from kovflow.store import repo
 from kovflow.store.db import Connection, Retry, write
@@ -179,8 +181,14 @@ def fire(app: App, actor: Actor, route_id: str, trigger: str, *, case: str | Non
     """
     now = app.clock.now()
 
+    what = f"stap {route_id}.{trigger}"
+
     def work(conn: Connection) -> FireResult:
         row, case_row = _find_instance(conn, route_id, case, location, instance_id)
+        if case_row is not None:
+            access.check(conn, actor, case_row, Action.WRITE, what)
+            if not access.visible_instances(conn, actor, [row]):  # a compartment (meldcode)
+                raise access.Denied(case_row.case_number, case_row.id, Action.WRITE, what)
         if expected_revision is not None and row.revision != expected_revision:
             raise ConcurrentUpdate(row.id, expected_revision, row.revision)
         spec = _spec(app, row)
@@ -192,9 +200,13 @@ def fire(app: App, actor: Actor, route_id: str, trigger: str, *, case: str | Non
         result = _apply(step, spec, row, decision, expected_revision is not None,
                         case_row.case_number if case_row is not None else None)
         step.flush()
+        access.log(conn, actor, now, case_row, Action.WRITE, what)
         return result
 
-    return write(app.engine, work)
+    try:
+        return write(app.engine, work)
+    except access.Denied as denied:
+        raise access.refused(app, actor, denied) from None
 
 
 def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: bool,
@@ -353,6 +365,8 @@ def start_route(app: App, actor: Actor, route_id: str, *, case: str | None = Non
             case_row = repo.case_by_number(conn, case or "")
             if case_row is None:
                 raise NotFound("case", case)
+            access.check(conn, actor, case_row, Action.WRITE, f"start {route_id}")
+            access.log(conn, actor, now, case_row, Action.WRITE, f"start {route_id}")
             case_id = case_row.id
         step = _Step(conn, app, actor, now, case_id, location_id)
         if case_id is None and any(r.route_id == route_id and r.closed_at is None
@@ -364,5 +378,8 @@ def start_route(app: App, actor: Actor, route_id: str, *, case: str | None = Non
         step.flush()
         return FireResult(case, started[1], route_id, "start", "", start_state, 0, (started,))
 
-    return write(app.engine, work)
+    try:
+        return write(app.engine, work)
+    except access.Denied as denied:
+        raise access.refused(app, actor, denied) from None
 

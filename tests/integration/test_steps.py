@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from kovflow.errors import ConcurrentUpdate, NotFound, TransitionNotAllowed
 from kovflow.services import case_overview, fire, open_case, start_route
 from kovflow.store import repo
-from tests.conftest import World
+from tests.conftest import World, join_team
 
 PLAATS = {"groep": "Bijen", "startdatum": "2026-12-01", "mentor": "pm", "vve_indicatie": "nee"}
 
@@ -214,6 +214,7 @@ def test_bad_targets_get_specific_errors(world: World) -> None:
 
 def test_routes_cannot_be_started_twice_or_by_the_wrong_role(world: World) -> None:
     case = _open(world)
+    join_team(world.app, case)
     with pytest.raises(TransitionNotAllowed) as refused:
         start_route(world.app, world.wijkcoach, "warme_overdracht_jgz", case=case)
     assert refused.value.reasons[0].code == "role-not-allowed"

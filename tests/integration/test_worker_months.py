@@ -31,7 +31,7 @@ from kovflow.scheduling.sweep import ESCALATION_TITLE
 from kovflow.scheduling.worker import run_until
 from kovflow.services import App, add_participant, add_user, fire, open_case
 from kovflow.store import repo
-from tests.conftest import World
+from tests.conftest import World, join_team
 
 AMS = ZoneInfo("Europe/Amsterdam")
 PLAATS = {"groep": "Bijen", "startdatum": "2026-12-01", "mentor": "pm", "vve_indicatie": "nee"}
@@ -136,6 +136,7 @@ def _to_borging(world: World, mailer: MemoryMailer, first_voortgangsgesprek: str
     app, coach, wijkcoach = world.app, world.coach, world.wijkcoach
     case = open_case(app, coach, first_name="Sam", initial="J", birth_date=date(2024, 5, 1),
                      location=world.location).case_number
+    join_team(app, case)  # the wijkcoach acts on the case as its participant
     fire(app, coach, "plaatsing", "plaats", case=case, data=PLAATS)
     fire(app, coach, "wijkcoach", "wijkcoach_nodig", case=case)
     fire(app, coach, "wijkcoach", "ouders_stemmen_in", case=case, data={
@@ -293,6 +294,7 @@ def test_a_recurring_wijkcoach_reminder_follows_the_voogd_across_dst(world: Worl
     mailer = MemoryMailer()
     case = open_case(app, coach, first_name="Noor", initial="B", birth_date=date(2023, 9, 9),
                      location=world.location).case_number
+    join_team(app, case)  # the wijkcoach acts on the case as its participant
     fire(app, coach, "plaatsing", "plaats", case=case, data=PLAATS)
     fire(app, coach, "wijkcoach", "wijkcoach_betrokken", case=case)
     fire(app, coach, "wijkcoach", "toestemming_geweigerd", case=case)  # Mon 23 Nov 09:00

@@ -29,7 +29,7 @@ from kovflow.services import (
 )
 from kovflow.store import repo
 from kovflow.store.db import read
-from tests.conftest import World
+from tests.conftest import World, join_team
 
 # --- the crew: the world's actors plus the roles the world fixture lacks --------------------------
 
@@ -76,7 +76,9 @@ def _instance(crew: Crew, case: str, route: str) -> Any:
 
 
 def _state(crew: Crew, case: str, route: str) -> str:
-    views = [i for i in case_overview(crew.world.app, crew.world.coach, case).instances
+    # Route 2 of the meldcode is a compartment of the houder and the aandachtsfunctionaris.
+    reader = crew.actor("af") if route == "meldcode_medewerker" else crew.world.coach
+    views = [i for i in case_overview(crew.world.app, reader, case).instances
              if i.route == route]
     assert views, f"no {route} instance on {case}"
     return views[-1].state
@@ -98,9 +100,11 @@ def _deadlines(crew: Crew, instance_id: int) -> dict[str, str]:
 
 
 def _open(crew: Crew, *routes: str, facts: Mapping[str, Any] | None = None) -> str:
-    return open_case(crew.world.app, crew.world.coach, first_name="Sam", initial="J",
+    case = open_case(crew.world.app, crew.world.coach, first_name="Sam", initial="J",
                      birth_date=date(2024, 5, 1), location=crew.world.location, routes=routes,
                      facts=facts).case_number
+    join_team(crew.world.app, case)
+    return case
 
 
 def _walk(crew: Crew, case: str, steps: tuple[Step, ...]) -> None:
@@ -221,7 +225,9 @@ MELDCODE_PATHS: dict[str, tuple[tuple[Step, ...], str]] = {
         Step("meldcode", "gesprek_vastgelegd", "coach", "wegen",
              {"gesprek_met_ouders": "uitzondering",
               "uitzondering_reden": "verwacht contactverlies"}),
-        Step("meldcode", "acuut_melden", "wijkcoach", "gemeld",
+        # The coach of the location (a reader of the meldcode compartment) reports; a wijkcoach
+        # who did not start this meldcode does not see it at all.
+        Step("meldcode", "acuut_melden", "coach", "gemeld",
              {"aanleiding_acuut": "acuut_gevaar", "meld_datum": "2026-11-24",
               "ouders_geinformeerd": "ja"}),
         HULP_NA_MELDING, EVALUATIE_JA, SLUIT_HULP_AFGEROND,
@@ -691,6 +697,7 @@ def test_jgz_concern_starts_the_handover_and_holds_the_placement(crew: Crew) -> 
                        birth_date=date(2024, 5, 1), location=crew.world.location,
                        routes=("plaatsing",), facts={"jgz_zorgen": True})
     case = opened.case_number
+    join_team(crew.world.app, case, "wijkcoach")  # the JGZ nurse opened it: a participant already
     assert [(r, s) for r, _, s in opened.started] == [("plaatsing", "aangemeld")]
     assert _state(crew, case, "warme_overdracht_jgz") == "gesignaleerd"
     _plaats_refused(crew, case)

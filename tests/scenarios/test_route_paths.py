@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from kovflow.services import case_overview, fire, open_case, record_consent
-from tests.conftest import World
+from tests.conftest import World, join_team
 
 PLAATS = {"groep": "Bijen", "startdatum": "2026-12-01", "mentor": "pm", "vve_indicatie": "ja",
           "vve_datum": "2026-10-01", "vve_afgever": "JGZ"}
@@ -124,6 +124,7 @@ def test_path_reaches_its_end_and_persists_every_step(world: World, name: str) -
     opened = open_case(world.app, world.coach, first_name="Sam", initial="J",
                        birth_date=date(2024, 5, 1), location=world.location,
                        routes=("plaatsing", *extra_routes))
+    join_team(world.app, opened.case_number)
     for step in steps:
         for scope in step.consents:
             record_consent(world.app, world.coach, opened.case_number, scope, "gegeven")

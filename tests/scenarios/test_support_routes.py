@@ -22,7 +22,7 @@ from kovflow.routes.catalog import load_catalog
 from kovflow.services import add_user, fire, open_case, record_consent, resolve_actor, start_route
 from kovflow.store import repo
 from kovflow.store.db import read
-from tests.conftest import World
+from tests.conftest import World, join_team
 
 
 @dataclass(frozen=True)
@@ -298,6 +298,7 @@ PATHS: dict[str, Path] = {
 def _open(world: World) -> str:
     opened = open_case(world.app, world.coach, first_name="Sam", initial="J",
                        birth_date=date(2024, 5, 1), location=world.location)
+    join_team(world.app, opened.case_number)
     return opened.case_number
 
 

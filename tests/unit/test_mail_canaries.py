@@ -52,7 +52,7 @@ from kovflow.services import (
 )
 from kovflow.store import repo
 from kovflow.store.migrate import upgrade
-from tests.conftest import START
+from tests.conftest import START, join_team
 
 BASE = "https://kovflow.arnhem.example"
 # The task list, the start page, and the installation's own address (MailContext.check_base).
@@ -397,6 +397,7 @@ def _walk(db_url: str, c: Canaries, mailer: MemoryMailer) -> tuple[list[str], se
         coach, wijkcoach = resolve_actor(app, STAFF["coach"]), resolve_actor(app, STAFF["wijkcoach"])
         case = open_case(app, coach, first_name=c.first_name, initial=c.initial,
                          birth_date=c.birth_date, location="LOC").case_number
+        join_team(app, case, STAFF["wijkcoach"])  # a partner acts only as a participant
         fire(app, coach, "plaatsing", "plaats", case=case, data={
             "groep": f"Groep {c.first_name}", "startdatum": "2026-12-01",
             "mentor": STAFF["pm"], "vve_indicatie": "nee"})
