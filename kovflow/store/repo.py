@@ -192,10 +192,16 @@ def cancel_deadlines(conn: Connection, instance_id: int, now: datetime) -> None:
     conn.execute(_CANCEL_DEADLINES, {"b_instance": instance_id, "b_now": now})
 
 
+_INSERTS: dict[str, Any] = {}
+
+
 def add_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     """Insert several rows in one statement (executemany); nothing when ``rows`` is empty."""
     if rows:
-        conn.execute(insert(table), rows)
+        stmt = _INSERTS.get(table.name)
+        if stmt is None:
+            stmt = _INSERTS[table.name] = insert(table)
+        conn.execute(stmt, rows)
 
 
 _CASE_ROLE_RECIPIENTS = (
@@ -281,23 +287,30 @@ def access_rows(conn: Connection, case_id: int | None = None) -> Sequence[Row[An
     return conn.execute(q).all()
 
 
+_USER_ORGANISATION = select(users.c.location_id, users.c.organisation).where(
+    users.c.id == bindparam("user_id"))
+_LOCATION_ORGANISATION = select(locations.c.organisation).where(
+    locations.c.id == bindparam("location_id"))
+_IS_PARTICIPANT = (select(participants.c.id)
+                   .where(participants.c.case_id == bindparam("case_id"),
+                          participants.c.user_id == bindparam("user_id"),
+                          participants.c.until.is_(None)).limit(1))
+
+
 def user_organisation(conn: Connection, user_id: int) -> tuple[int | None, str]:
     """(location id, organisation) of a user."""
-    row = conn.execute(select(users.c.location_id, users.c.organisation)
-                       .where(users.c.id == user_id)).first()
+    row = conn.execute(_USER_ORGANISATION, {"user_id": user_id}).first()
     return (None, "") if row is None else (row.location_id, str(row.organisation))
 
 
 def location_organisation(conn: Connection, location_id: int) -> str:
-    row = conn.execute(select(locations.c.organisation).where(locations.c.id == location_id)).first()
+    row = conn.execute(_LOCATION_ORGANISATION, {"location_id": location_id}).first()
     return "" if row is None else str(row.organisation)
 
 
 def is_participant(conn: Connection, case_id: int, user_id: int) -> bool:
-    q = (select(participants.c.id).where(participants.c.case_id == case_id,
-                                         participants.c.user_id == user_id,
-                                         participants.c.until.is_(None)).limit(1))
-    return conn.execute(q).first() is not None
+    return conn.execute(_IS_PARTICIPANT, {"case_id": case_id, "user_id": user_id}).first() \
+        is not None
 
 
 def instance_starter(conn: Connection, instance_id: int) -> str:
