@@ -136,3 +136,32 @@ def test_truncation_is_found_against_an_exported_anchor(tmp_path: Path) -> None:
     assert result.exit_code == 1
     problems = [b["problem"] for b in json.loads(result.output)["breaks"]]
     assert any("truncated" in p for p in problems)
+
+
+def test_no_personal_data_reaches_log_output(world: World, caplog: pytest.LogCaptureFixture
+                                             ) -> None:
+    """Every logger at DEBUG while a case with canary data moves: no canary in any record."""
+    import logging
+
+    from kovflow.notify.mailers import MemoryMailer
+    from kovflow.scheduling.worker import run_until
+
+    caplog.set_level(logging.DEBUG)
+    case = open_case(world.app, world.coach, first_name="Kanarie", initial="Z",
+                     birth_date=date(2023, 7, 14), location=world.location).case_number
+    join_team(world.app, case)
+    fire(world.app, world.coach, "plaatsing", "plan_intake", case=case,
+         data={"intake_datum": "2026-11-26"})
+    fire(world.app, world.coach, "plaatsing", "plaats", case=case, data={
+        **PLAATS, "groep": "Kanariegroep", "mentor": "Kanariementor"})
+    fire(world.app, world.coach, "wijkcoach", "wijkcoach_nodig", case=case)
+    fire(world.app, world.coach, "wijkcoach", "ouders_weigeren", case=case)
+    fire(world.app, world.coach, "wijkcoach", "anoniem_overleg", case=case,
+         data={"advies": "Kanarie-advies over het gezin"})
+    start_route(world.app, world.coach, "meldcode", case=case)
+    with pytest.raises(NotFound):
+        case_overview(world.app, world.admin, case)  # a refusal is logged too: in the access log
+    run_until(world.app, MemoryMailer(), world.app.clock.now().replace(year=2027, month=1))
+    text = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for canary in ("Kanarie", "2023-07-14", "14-07-2023", case, "meldcode"):
+        assert canary.lower() not in text.lower(), canary
