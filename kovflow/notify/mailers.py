@@ -18,8 +18,8 @@ import re
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -46,6 +46,14 @@ __all__ = [
 ]
 
 Outcome = Literal["ok", "temporary", "permanent"]
+
+# Placeholders of the per-content message template (see SmtpMailer._bytes); only addresses and ids
+# of printable ASCII without spaces are filled in, so header folding and encoding cannot differ.
+_MID = "<kovflow-message-id-placeholder@kovflow>"
+_TO = "kovflow-recipient-placeholder@kovflow.invalid"
+_PROBE_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+_PROBE_DATE_TEXT = format_datetime(_PROBE_DATE).encode()
+_PLAIN_HEADER = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +206,8 @@ class SmtpMailer:
     sender: str = "kovflow@localhost"
     timeout: float = 30.0
     connections: int = 0  # connections opened so far (one per non-empty batch)
+    _templates: dict[tuple[str, str, str], bytes] = field(default_factory=dict, repr=False,
+                                                          compare=False)
 
     def __post_init__(self) -> None:
         # A missing password is a setup error: say so when the worker starts, not per batch.
@@ -212,6 +222,25 @@ class SmtpMailer:
             username=self.username or None, password=password or None, timeout=self.timeout,
             # socket.getfqdn() (the default) may wait on DNS; the host name is enough for EHLO.
             local_hostname=socket.gethostname())
+
+    def _bytes(self, mail: OutgoingMail) -> bytes:
+        """The message as bytes. A reminder batch is many copies of one message: build its MIME
+        once per distinct content and fill in only Message-ID, To and Date (half the cost of a
+        delivery was building identical messages again)."""
+        if mail.invite is not None or not all(
+                _PLAIN_HEADER.match(v) for v in (mail.message_id, mail.to)):
+            return build_mime(mail, self.sender).as_bytes()
+        key = (mail.subject, mail.text, mail.html)
+        template = self._templates.get(key)
+        if template is None:
+            probe = replace(mail, message_id=_MID, to=_TO, date=_PROBE_DATE)
+            template = build_mime(probe, self.sender).as_bytes()
+            if len(self._templates) > 64:
+                self._templates.clear()
+            self._templates[key] = template
+        return (template.replace(_MID.encode(), mail.message_id.encode(), 1)
+                .replace(_TO.encode(), mail.to.encode(), 1)
+                .replace(_PROBE_DATE_TEXT, format_datetime(mail.date).encode(), 1))
 
     async def send_batch(self, messages: Sequence[OutgoingMail]) -> list[SendResult]:
         if not messages:
@@ -241,7 +270,7 @@ class SmtpMailer:
         return results
 
     async def _send_one(self, smtp: aiosmtplib.SMTP, mail: OutgoingMail) -> SendResult:
-        data = build_mime(mail, self.sender).as_bytes()
+        data = self._bytes(mail)
         try:
             await smtp.sendmail(self.sender, [mail.to], data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
