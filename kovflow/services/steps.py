@@ -16,7 +16,7 @@ from typing import Any
 
 from kovflow.access.policy import Action
 from kovflow.actor import Actor
-from kovflow.engine import CaseView, Decision, Entry, decide, enter
+from kovflow.engine import CaseView, Decision, Entry, FirePlan, decide, enter
 from kovflow.errors import (
     ConcurrentUpdate,
     InvalidInput,
@@ -267,7 +267,7 @@ def _route_data(step: _Step, route_id: str) -> Mapping[str, Any]:
     return dict(rows[-1].data) if rows else {}
 
 
-def _fire_effect(step: _Step, plan: Any, cause: int) -> None:
+def _fire_effect(step: _Step, plan: FirePlan, cause: int) -> None:
     """Take a step on another running route of the case as part of this step (e.g. the end of
     a placement after its termination). The role check is the firing step's; guards still apply."""
     if step.case_id is None:
