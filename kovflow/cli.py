@@ -536,6 +536,37 @@ def case_consent(
     _run(as_json, work)
 
 
+@case_app.command("consents")
+def case_consents(case: str, as_json: JsonOpt = False) -> None:
+    """The current consent per scope and what it means for sharing."""
+
+    def work() -> None:
+        from kovflow.services import consents_of
+
+        kapp = _app()
+        rows = consents_of(kapp, _actor(kapp), case)
+        _emit(as_json, rows, lambda: "\n".join(
+            f"{r['scope']:<32} {r['status']:<12} {r['betekenis']}" for r in rows)
+            or "geen toestemmingen vastgelegd")
+
+    _run(as_json, work)
+
+
+@case_app.command("transfer")
+def case_transfer(case: str, scope: str, as_json: JsonOpt = False) -> None:
+    """Record that data under a given consent was shared with its recipient now."""
+
+    def work() -> None:
+        from kovflow.services import mark_transferred
+
+        kapp = _app()
+        mark_transferred(kapp, _actor(kapp), case, scope)
+        _emit(as_json, {"scope": scope, "transferred": True},
+              lambda: f"overdracht onder toestemming {scope} vastgelegd")
+
+    _run(as_json, work)
+
+
 @app.command("tasks")
 def tasks_cmd(as_json: JsonOpt = False) -> None:
     """Open tasks of the acting user (--as), oldest due first."""

@@ -130,6 +130,12 @@ def record_consent(app: App, actor: Actor, case_number: str, scope: str, status:
         case_row = _case(conn, case_number)
         access.check(conn, actor, case_row, Action.WRITE, "record consent")
         access.log(conn, actor, now, case_row, Action.WRITE, f"consent {scope} {status}")
+        earlier = repo.consent_rows(conn, case_row.id, scope)
+        if status == "ingetrokken" and (not earlier or earlier[-1].status != "gegeven"):
+            raise InvalidInput(f"er is geen gegeven toestemming '{scope}' om in te trekken")
+        # Withdrawal works for what has not been transferred yet [002:L2216]; the event says
+        # whether data had already crossed the border, so the case shows it.
+        transferred = bool(earlier) and earlier[-1].transferred_at is not None
         cid = repo.insert_returning_id(conn, repo.consents, {
             "case_id": case_row.id, "scope": scope, "direction": "", "purpose": purpose,
             "categories": list(categories), "medical_explicit": medical_explicit,
@@ -137,11 +143,62 @@ def record_consent(app: App, actor: Actor, case_number: str, scope: str, status:
             "asked_at": now, "decided_at": None if status == "gevraagd" else now,
             "transferred_at": None})
         step = _Step(conn, app, actor, now, case_row.id, case_row.location_id)
-        step.event(None, "consent", None, payload={"scope": scope, "status": status})
+        payload: dict[str, Any] = {"scope": scope, "status": status}
+        if status == "ingetrokken":
+            payload["na_overdracht"] = transferred
+        step.event(None, "consent", None, payload=payload)
         step.flush()
         return cid
 
     return _guarded(app, actor, work)
+
+
+def mark_transferred(app: App, actor: Actor, case_number: str, scope: str) -> None:
+    """Record that data under the given consent for ``scope`` crossed to the recipient now."""
+    now = app.clock.now()
+
+    def work(conn: Connection) -> None:
+        case_row = _case(conn, case_number)
+        access.check(conn, actor, case_row, Action.WRITE, "record transfer")
+        rows = repo.consent_rows(conn, case_row.id, scope)
+        if not rows or rows[-1].status != "gegeven":
+            raise InvalidInput(f"zonder gegeven toestemming '{scope}' mag niets worden gedeeld")
+        repo.mark_transferred(conn, rows[-1].id, now)
+        access.log(conn, actor, now, case_row, Action.WRITE, f"transfer {scope}")
+        step = _Step(conn, app, actor, now, case_row.id, case_row.location_id)
+        step.event(None, "consent_transfer", None, payload={"scope": scope})
+        step.flush()
+
+    _guarded(app, actor, work)
+
+
+def consents_of(app: App, actor: Actor, case_number: str) -> list[dict[str, Any]]:
+    """The current consent per scope, with what a withdrawal means for it, in Dutch."""
+    with read(app.engine) as conn:
+        case_row = _case(conn, case_number)
+        if not access.permits(conn, actor, case_row, Action.READ):
+            denied = access.Denied(case_row.case_number, case_row.id, Action.READ, "consents")
+        else:
+            denied = None
+            rows = repo.consent_rows(conn, case_row.id)
+    if denied is not None:
+        raise access.refused(app, actor, denied)
+    current: dict[str, Any] = {}
+    transferred: dict[str, bool] = {}
+    for r in rows:
+        transferred[r.scope] = transferred.get(r.scope, False) or r.transferred_at is not None
+        current[r.scope] = r
+    out = []
+    for scope, r in current.items():
+        meaning = {"gegeven": "gegevens mogen worden gedeeld",
+                   "gevraagd": "nog niet beslist: niets delen",
+                   "geweigerd": "niet delen; de zorg voor het kind gaat gewoon door",
+                   "ingetrokken": "niets meer delen" + (
+                       "; wat al gedeeld is, blijft bij de ontvanger" if transferred[scope]
+                       else "")}[r.status]
+        out.append({"scope": scope, "status": r.status, "form": r.form,
+                    "transferred": transferred[scope], "betekenis": meaning})
+    return out
 
 
 def _guarded(app: App, actor: Actor, work: Callable[[Connection], T]) -> T:

@@ -319,3 +319,17 @@ def instance_starter(conn: Connection, instance_id: int) -> str:
                                       events.c.kind == "start").limit(1))
     row = conn.execute(q).first()
     return "" if row is None else str(row.actor)
+
+
+def consent_rows(conn: Connection, case_id: int, scope: str | None = None) -> Sequence[Row[Any]]:
+    """Consent records of a case (of one scope), oldest first."""
+    q = select(consents).where(consents.c.case_id == case_id).order_by(consents.c.id)
+    if scope is not None:
+        q = q.where(consents.c.scope == scope)
+    return conn.execute(q).all()
+
+
+def mark_transferred(conn: Connection, consent_id: int, moment: datetime) -> None:
+    conn.execute(update(consents).where(consents.c.id == consent_id,
+                                        consents.c.transferred_at.is_(None))
+                 .values(transferred_at=moment))
