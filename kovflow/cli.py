@@ -378,14 +378,17 @@ def case_open(
 
     def work() -> None:
         from kovflow.errors import InvalidInput
-        from kovflow.routes.fields import _bool
+        from kovflow.routes.fields import parse_bool
         from kovflow.services import open_case
 
         try:
             born = date.fromisoformat(birth_date)
         except ValueError:
             raise InvalidInput(f"--birth-date {birth_date!r} is not a date (YYYY-MM-DD)") from None
-        facts = {k: _bool(v, None) for k, v in _pairs(fact, "--fact").items()}  # type: ignore[arg-type]
+        try:
+            facts = {k: parse_bool(v) for k, v in _pairs(fact, "--fact").items()}
+        except ValueError as exc:
+            raise InvalidInput(f"--fact: {exc}; write NAME=ja or NAME=nee") from None
         kapp = _app()
         opened = open_case(kapp, _actor(kapp), first_name=first_name, initial=initial,
                            birth_date=born, location=location,
@@ -583,12 +586,6 @@ def tasks_cmd(as_json: JsonOpt = False) -> None:
     _run(as_json, work)
 
 
-def _break(chain: str, seq: int, problem: str) -> Any:
-    from kovflow.history import ChainBreak
-
-    return ChainBreak(chain, seq, 0, problem)
-
-
 @audit_app.command("anchor")
 def audit_anchor(
     out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
@@ -634,22 +631,23 @@ def audit_verify(
     def work() -> None:
         import json as _json
 
-        from kovflow.store.maintenance import chain_heads, verify_access_log, verify_events
+        from kovflow.errors import InvalidInput
+        from kovflow.store.maintenance import (
+            verify_access_log,
+            verify_against_anchor,
+            verify_events,
+        )
 
         engine = _app().engine
         count, breaks = verify_events(engine)
         access_count, access_breaks = verify_access_log(engine)
         breaks += access_breaks
-        if anchor is not None:  # compare with an exported head: detects truncation, recomputing
-            heads = chain_heads(engine)
-            for chain, head in _json.loads(anchor.read_text(encoding="utf-8")).items():
-                now_head = heads.get(chain)
-                if now_head is None or int(str(now_head["seq"])) < int(head["seq"]):
-                    breaks.append(_break(chain, int(head["seq"]), "chain is shorter than the "
-                                         "exported anchor (truncated)"))
-                elif int(str(now_head["seq"])) == int(head["seq"]) and now_head["hash"] != head["hash"]:
-                    breaks.append(_break(chain, int(head["seq"]), "chain head differs from the "
-                                         "exported anchor (recomputed)"))
+        if anchor is not None:
+            try:
+                exported = _json.loads(anchor.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InvalidInput(f"--anchor {anchor}: not a readable anchor file ({exc})") from None
+            breaks += verify_against_anchor(engine, exported)
         _emit(as_json, {"events": count, "access_records": access_count, "breaks": breaks},
               lambda: "\n".join([f"{b.chain} record {b.seq}: {b.problem}" for b in breaks]
                                 + [f"{count} events and {access_count} access records checked, "

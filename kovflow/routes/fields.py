@@ -60,6 +60,14 @@ def _enum(value: Any, spec: FieldSpec) -> str:
 
 
 def _bool(value: Any, spec: FieldSpec) -> bool:
+    try:
+        return parse_bool(value)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+
+
+def parse_bool(value: Any) -> bool:
+    """ja/nee, true/false, 1/0 (any case) as a bool; ``ValueError`` says what is accepted."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -67,7 +75,7 @@ def _bool(value: Any, spec: FieldSpec) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise _Invalid(f"{value!r} is geen ja/nee")
+    raise ValueError(f"{value!r} is geen ja/nee")
 
 
 def _int(value: Any, spec: FieldSpec) -> int:

@@ -78,11 +78,19 @@ def _excluded(row: Any) -> frozenset[str]:
 def log(conn: Connection, actor: Actor, now: datetime, case_row: Any | None, action: Action,
         what: str, outcome: str = "allowed", on_behalf: str = "") -> None:
     """Append one hash-chained access record (in the caller's transaction)."""
+    if case_row is None:
+        _append(conn, actor, now, None, "", action, what, outcome, on_behalf)
+    else:
+        _append(conn, actor, now, case_row.id, case_row.case_number, action, what, outcome,
+                on_behalf)
+
+
+def _append(conn: Connection, actor: Actor, now: datetime, case_id: int | None,
+            case_number: str, action: Action, what: str, outcome: str, on_behalf: str) -> None:
     seq, prev = repo.access_head(conn)
     row: dict[str, Any] = {
         "chain": "access", "seq": seq + 1, "at": now, "actor": actor.username,
-        "on_behalf": on_behalf, "case_id": case_row.id if case_row is not None else None,
-        "case_number": case_row.case_number if case_row is not None else "",
+        "on_behalf": on_behalf, "case_id": case_id, "case_number": case_number,
         "action": action.value, "what": what, "outcome": outcome, "prev_hash": prev}
     row["hash"] = access_hash(row)
     repo.add_rows(conn, repo.access_log, [row])
@@ -91,11 +99,6 @@ def log(conn: Connection, actor: Actor, now: datetime, case_row: Any | None, act
 def refused(app: App, actor: Actor, denied: Denied) -> NotFound:
     """Log the refusal in its own transaction; return the error that looks like 'not found'."""
     now = app.clock.now()
-
-    class _Case:  # the log needs only id and number
-        id = denied.case_id
-        case_number = denied.case_number
-
-    write(app.engine, lambda conn: log(conn, actor, now, _Case(), denied.action, denied.what,
-                                       "refused"))
+    write(app.engine, lambda conn: _append(conn, actor, now, denied.case_id, denied.case_number,
+                                           denied.action, denied.what, "refused", ""))
     return NotFound("case", denied.case_number)

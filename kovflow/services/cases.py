@@ -209,7 +209,7 @@ def _guarded(app: App, actor: Actor, work: Callable[[Connection], T]) -> T:
         raise access.refused(app, actor, denied) from None
 
 
-def _read_allowed(conn: Connection, app: App, actor: Actor, row: Any, what: str) -> bool:
+def _read_allowed(conn: Connection, actor: Actor, row: Any, what: str) -> bool:
     """Whether the actor reads the full case (True) or a pseudonymised record (False)."""
     if access.permits(conn, actor, row, Action.READ):
         return True
@@ -253,7 +253,7 @@ def case_overview(app: App, actor: Actor, case_number: str) -> CaseOverview:
     try:
         with read(app.engine) as conn:
             row = _case(conn, case_number)
-            full = _read_allowed(conn, app, actor, row, "case overview")
+            full = _read_allowed(conn, actor, row, "case overview")
             loc = next((x for x in repo.all_locations(conn) if x.id == row.location_id), None)
             people = tuple((p.username or p.name if full else "", p.role, p.organisation)
                            for p in repo.case_participants(conn, row.id))
@@ -290,7 +290,7 @@ def history(app: App, actor: Actor, case_number: str) -> list[dict[str, Any]]:
     try:
         with read(app.engine) as conn:
             row = _case(conn, case_number)
-            full = _read_allowed(conn, app, actor, row, "history")
+            full = _read_allowed(conn, actor, row, "history")
             seen = {i.id for i in access.visible_instances(conn, actor,
                                                             repo.case_instances(conn, row.id))}
             events = [

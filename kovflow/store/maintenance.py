@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from kovflow.history import ChainBreak, access_hash, verify
 from kovflow.store import repo
 from kovflow.store.db import Engine, read
@@ -19,6 +22,24 @@ def verify_access_log(engine: Engine) -> tuple[int, list[ChainBreak]]:
     with read(engine) as conn:
         rows = [dict(r._mapping) for r in repo.access_rows(conn)]
     return len(rows), verify(rows, access_hash)
+
+
+def verify_against_anchor(engine: Engine, anchor: Mapping[str, Mapping[str, Any]]
+                          ) -> list[ChainBreak]:
+    """Compare today's chain heads with an exported anchor: finds truncation (a chain shorter
+    than it was) and a recomputed chain (same length, other head), which the chain alone hides."""
+    heads = chain_heads(engine)
+    breaks = []
+    for chain, then in anchor.items():
+        now = heads.get(chain)
+        seq = int(then["seq"])
+        if now is None or int(str(now["seq"])) < seq:
+            breaks.append(ChainBreak(chain, seq, 0, "chain is shorter than the exported anchor "
+                                     "(truncated)"))
+        elif int(str(now["seq"])) == seq and now["hash"] != then["hash"]:
+            breaks.append(ChainBreak(chain, seq, 0, "chain head differs from the exported "
+                                     "anchor (recomputed)"))
+    return breaks
 
 
 def chain_heads(engine: Engine) -> dict[str, dict[str, object]]:

@@ -98,9 +98,10 @@ def case_by_id(conn: Connection, case_id: int) -> Row[Any] | None:
 
 
 def next_case_number(conn: Connection, prefix: str) -> str:
-    """The next free number ``<prefix>-0001`` style; unique constraint guards races."""
-    count = conn.execute(select(func.count()).select_from(cases)).scalar_one()
-    return f"{prefix}-{int(count) + 1:05d}"
+    """The next number ``<prefix>-00001`` style, after the highest id ever used (a count would
+    hand out a number again once retention removed a case); the unique constraint guards races."""
+    highest = conn.execute(select(func.max(cases.c.id))).scalar_one()
+    return f"{prefix}-{int(highest or 0) + 1:05d}"
 
 
 def case_participants(conn: Connection, case_id: int) -> Sequence[Row[Any]]:

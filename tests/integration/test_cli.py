@@ -70,6 +70,9 @@ def test_a_case_through_the_cli_with_exit_codes(run) -> None:  # type: ignore[no
     (("--now", "gisteren", "routes", "list"), 0, ""),  # --now is only read when a case is touched
     (("--now", "gisteren", "case", "show", "KOV-1"), 2, "not an ISO-8601 moment"),
     (("case", "fire", "KOV-1", "plaatsing", "plaats", "--set", "zonder-is-teken"), 2, "NAME=VALUE"),
+    (("case", "open", "--first-name", "A", "--birth-date", "2024-05-01", "--location", "ZON",
+      "--fact", "jgz_zorgen=misschien"), 2, "write NAME=ja or NAME=nee"),
+    (("audit", "verify", "--anchor", "/nonexistent/anchor.json"), 2, "not a readable anchor file"),
 ])
 def test_bad_input_gets_a_specific_error(run, args, code, says) -> None:  # type: ignore[no-untyped-def]
     got, out = run(*args)
