@@ -23,6 +23,8 @@ from kovflow.routes.spec import Duration, NotifySpec, RouteSpec, StateSpec, Tran
 
 # A deadline relative to a date field (no time) falls at the start of the working day.
 DAY_START = time(9, 0)
+# An escalation row is named after its reminder: "<rule>__escalatie".
+ESCALATION_SUFFIX = "__escalatie"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +107,21 @@ def shift(calendar: WorkCalendar, moment: datetime, by: Duration) -> datetime:
     return calendar.add_months(moment, by.amount)
 
 
-def _base_moment(value: Any) -> datetime | None:
-    if isinstance(value, str) and value:
+def base_moment(value: Any) -> datetime | None:
+    """A stored date or moment as an aware moment: a date (no time) is 09:00 in Amsterdam, a
+    naive time is read in Amsterdam; None when the value is not a date."""
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
         try:
-            parsed = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             return None
-        if len(value) == 10:  # a date: the start of that working day in Amsterdam
+        if len(text) == 10:  # a date: the start of that working day in Amsterdam
             return datetime.combine(parsed.date(), DAY_START, AMSTERDAM)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=AMSTERDAM)
-    if isinstance(value, date) and not isinstance(value, datetime):
+        value = parsed
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=AMSTERDAM)
+    if isinstance(value, date):
         return datetime.combine(value, DAY_START, AMSTERDAM)
     return None
 
@@ -128,13 +135,13 @@ def enter(state: StateSpec, data: Mapping[str, Any], now: datetime,
         task = TaskPlan(state.task.role, state.task.title, due)
     plans: list[DeadlinePlan] = []
     for d in state.deadlines:
-        base = now if d.relative_to == "entered" else _base_moment(data.get(d.relative_to))
+        base = now if d.relative_to == "entered" else base_moment(data.get(d.relative_to))
         if base is None:
             continue  # an optional date left empty sets no reminder
         due = shift(calendar, base, d.after)
         plans.append(DeadlinePlan(d.rule, d.kind, due, d.role, d.template, d.every))
         if d.escalate_after is not None:
-            plans.append(DeadlinePlan(f"{d.rule}__escalatie", "escalation",
+            plans.append(DeadlinePlan(f"{d.rule}{ESCALATION_SUFFIX}", "escalation",
                                       shift(calendar, due, d.escalate_after), d.escalate_role,
                                       d.escalate_template))
     return Entry(task, tuple(plans))

@@ -25,23 +25,22 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
 from icalendar import Calendar, Event, vCalAddress
 
-from kovflow.calendar import AMSTERDAM
+from kovflow.engine import base_moment
 from kovflow.errors import KovflowError
+from kovflow.notify.rows import outbox_row
 from kovflow.routes.spec import InviteSpec
 from kovflow.store import repo
 from kovflow.store.db import Connection
 
 __all__ = [
-    "DEFAULT_TIME",
     "SOORT",
     "SUMMARY",
     "TEMPLATE",
@@ -58,7 +57,6 @@ SOORT = "uitnodiging"
 SUMMARY = "Afspraak (kovflow)"
 DESCRIPTION = "Zie kovflow voor details"
 PRODID = "-//kovflow//uitnodiging//NL"
-DEFAULT_TIME = time(9, 0)  # a date without a time: 09:00 in Europe/Amsterdam
 METHODS = ("REQUEST", "CANCEL")
 MAX_MINUTES = 24 * 60
 MAX_SEQUENCE = 100_000
@@ -75,8 +73,7 @@ class InvitationError(KovflowError):
 
 def _count(value: object, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvitationError(f"invitation {name} must be a whole number from {low} to {high}, "
-                              f"got {value!r}")
+        raise InvitationError(f"invitation {name} must be a whole number from {low} to {high}")
     return value
 
 
@@ -92,8 +89,7 @@ class Invitation:
 
     def __post_init__(self) -> None:
         if not isinstance(self.uid, str) or not UID_PATTERN.fullmatch(self.uid):
-            raise InvitationError(f"invitation uid {self.uid!r} does not match "
-                                  f"{UID_PATTERN.pattern}")
+            raise InvitationError(f"invitation uid does not match {UID_PATTERN.pattern}")
         _count(self.sequence, "sequence", 0, MAX_SEQUENCE)
         if self.method not in METHODS:
             raise InvitationError(f"invitation method must be REQUEST or CANCEL, "
@@ -124,11 +120,11 @@ class Invitation:
                                   + ", ".join(sorted(map(str, extra | missing))))
         start = value["start"]
         if not isinstance(start, str) or not _START_PATTERN.fullmatch(start):
-            raise InvitationError(f"invitation start must be YYYY-MM-DDTHH:MM:SSZ, got {start!r}")
+            raise InvitationError("invitation start must be YYYY-MM-DDTHH:MM:SSZ")
         try:
             moment = datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         except ValueError:
-            raise InvitationError(f"invitation start {start!r} is not a moment") from None
+            raise InvitationError("invitation start is not a moment") from None
         return cls(uid=value["uid"], sequence=value["sequence"], method=value["method"],
                    start=moment, minutes=value["minutes"])
 
@@ -149,24 +145,10 @@ def start_moment(value: object) -> datetime:
     Accepts what the field parsers store (``2026-12-01``, ``2026-12-01T09:00:00+00:00``) and
     ``date``/``datetime`` objects.
     """
-    moment: datetime
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime.combine(value, DEFAULT_TIME)
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                moment = datetime.combine(date.fromisoformat(text), DEFAULT_TIME)
-            else:
-                moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise InvitationError(f"{value!r} is not a date or a moment") from None
-    else:
-        raise InvitationError(f"{value!r} is not a date or a moment")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=AMSTERDAM)  # zoneinfo resolves the offset on that day
+    moment = base_moment(value)  # the same reading as deadlines relative to a date field
+    if moment is None:
+        # The value itself stays out of the message: it may be free text from a form.
+        raise InvitationError("the invitation's field holds no date or moment")
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
@@ -235,17 +217,14 @@ def _earlier(conn: Connection, instance_id: int, field: str, case_id: int | None
              pending: Sequence[Mapping[str, Any]]) -> list[_Sent]:
     """Invitation rows about ``field`` of the instance: in the outbox, and still to be flushed.
 
-    Read through ``repo.outbox_rows`` (only kovflow.store builds queries): the outbox rows of the
-    case. A location route has no case, and repo offers no narrower query, so there every outbox
-    row is read and those without a case are kept; only a step with an invitation on a location
-    route (a few per location rollout) pays that. TODO(store owner): a ``repo`` query on
-    ``context -> invite -> uid`` (prefix) would make both cases cheap.
+    The stored ones are the case's invitation rows (for a location route: the invitation rows
+    without a case); the UID prefix then picks this instance's field.
     """
     prefix = f"{int(instance_id)}-{_token(field)}"
     pattern = re.compile(re.escape(prefix) + r"(?:_(\d+))?@kovflow")
     stored = [(r.recipient_role, r.recipient_user_id, r.to_address, r.context)
-              for r in repo.outbox_rows(conn, case_id)
-              if r.template == TEMPLATE and (case_id is not None or r.case_id is None)]
+              for r in repo.outbox_rows(conn, case_id, template=TEMPLATE,
+                                        without_case=case_id is None)]
     unsaved = [(r["recipient_role"], r["recipient_user_id"], r["to_address"], r["context"])
                for r in pending if r.get("template") == TEMPLATE]
     return _sent([*stored, *unsaved], pattern)
@@ -266,15 +245,10 @@ def _holders(sent: Sequence[_Sent]) -> dict[str, tuple[str, int | None]]:
 
 def _row(invite: Invitation, role: str, user_id: int | None, address: str,
          case_id: int | None, now: datetime, link: str) -> dict[str, Any]:
-    return {
-        "message_id": f"<{uuid.uuid4().hex}@kovflow>", "case_id": case_id,
-        "template": TEMPLATE, "recipient_role": role, "recipient_user_id": user_id,
-        "to_address": address,
-        # No personal data: the kind of message, where to log in, and the calendar facts.
-        "context": {"soort": SOORT, "link": link, "invite": invite.to_context()},
-        "status": "pending" if address else "no_recipient", "attempts": 0,
-        "created_at": now, "next_attempt_at": now, "sent_at": None,
-        "last_error": "" if address else f"nobody holds role {role} for this case"}
+    # No personal data: the kind of message, where to log in, and the calendar facts.
+    return outbox_row(template=TEMPLATE, role=role, user_id=user_id, address=address,
+                      case_id=case_id, now=now,
+                      context={"soort": SOORT, "link": link, "invite": invite.to_context()})
 
 
 def invitation_rows(conn: Connection, spec: InviteSpec, *, instance_id: int,

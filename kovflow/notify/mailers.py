@@ -275,8 +275,8 @@ class SmtpMailer:
             await smtp.sendmail(self.sender, [mail.to], data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
-            outcome: Outcome = "permanent" if codes and all(500 <= c < 600 for c in codes) \
-                else "temporary"
+            outcome: Outcome = "permanent" if codes and all(
+                _classify(c) == "permanent" for c in codes) else "temporary"
             text = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
             return SendResult(mail.message_id, outcome, f"recipient refused: {text}"[:500])
         except aiosmtplib.SMTPResponseException as exc:
@@ -297,7 +297,6 @@ def make_mailer(settings: Settings) -> Mailer:
     if backend == "console":
         return ConsoleMailer()
     if backend == "smtp":
-        # Settings gains smtp_* fields with the worker's CLI wiring; until then, the defaults.
         return SmtpMailer(
             host=settings.smtp_host,
             port=settings.smtp_port,

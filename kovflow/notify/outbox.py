@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,10 @@ class DeliveryReport:
     retried: int = 0
     dead: int = 0
     released: int = 0  # claims that had expired (a worker died) and went back to pending
+
+    def add(self, other: DeliveryReport) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def _prepare(app: App, rows: Sequence[Any], now: datetime
     for row in rows:
         try:
             ctx = MailContext.from_stored(row.context, app.settings.base_url)
-            mail = render(row.template, ctx, base_url=app.settings.base_url)
+            mail = render(row.template, ctx)  # from_stored checked the link against base_url
         except KovflowError as exc:
             failed[row.message_id] = SendResult(row.message_id, "permanent", f"render: {exc}")
             continue

@@ -41,7 +41,7 @@ class RenderError(KovflowError):
 def link_for(base_url: str, page: str = "/taken") -> str:
     """The link to ``page`` ("/taken" or "/") of the installation at ``base_url``."""
     if page not in _PAGES:
-        raise RenderError(f"a mail may only link to {' or '.join(_PAGES)}, not {page!r}")
+        raise RenderError(f"a mail may only link to {' or '.join(_PAGES)}")
     base = base_url.rstrip("/")
     return f"{base}/taken" if page == "/taken" else f"{base}/"
 
@@ -57,22 +57,21 @@ class MailContext:
 
     def __post_init__(self) -> None:
         if self.soort not in SOORTEN:
-            raise RenderError(f"unknown soort {self.soort!r}; known: {', '.join(sorted(SOORTEN))}")
+            raise RenderError(f"unknown soort; known: {', '.join(sorted(SOORTEN))}")
         parts = urlsplit(self.link)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise RenderError(f"link {self.link!r} is not an absolute http(s) URL")
+            raise RenderError("a mail link must be an absolute http(s) URL")
         # A query, fragment or account in the link could carry a case number or a name.
         if parts.query or parts.fragment or parts.username or parts.password:
             raise RenderError("a mail link may not carry a query, fragment or account")
         if not (parts.path.endswith("/taken") or parts.path.endswith("/") or parts.path == ""):
-            raise RenderError(f"a mail may only link to the task list or the start page, "
-                              f"not {parts.path!r}")
+            raise RenderError("a mail may only link to the task list or the start page")
         # Case numbers and record ids are numbered; an installation's own path is not.
         if any(ch.isdigit() for ch in parts.path):
-            raise RenderError(f"a mail link may not carry a number in its path ({parts.path!r})")
+            raise RenderError("a mail link may not carry a number in its path")
         if self.aantal is not None and (isinstance(self.aantal, bool)
                                         or not isinstance(self.aantal, int) or self.aantal < 0):
-            raise RenderError(f"aantal must be a count (int >= 0), got {self.aantal!r}")
+            raise RenderError("aantal must be a count (int >= 0)")
         if (self.aantal is None) == (self.soort == "digest"):
             raise RenderError("aantal belongs to a digest, and a digest needs aantal")
         if self.invite is not None and not isinstance(self.invite, Invitation):
@@ -84,8 +83,8 @@ class MailContext:
         """Refuse a link that is not exactly this installation's task list or start page."""
         allowed = {link_for(base_url, page) for page in _PAGES} | {base_url.rstrip("/")}
         if self.link not in allowed:
-            raise RenderError(f"link {self.link!r} does not point at this installation "
-                              f"({base_url}); a mail may only link to its task list or start page")
+            raise RenderError(f"the mail link does not point at this installation ({base_url}); "
+                              "a mail may only link to its task list or start page")
 
     @classmethod
     def from_stored(cls, values: Mapping[str, Any], base_url: str) -> MailContext:

@@ -152,10 +152,15 @@ def _check_transition(route: RouteSpec, i: int, t: TransitionSpec,
             if role not in ROLES:
                 add("unknown-role", f"{path}.invite.roles", f"unknown role {role!r}",
                     f"roles: {', '.join(ROLES)}")
+        field_type = {f.name: f.type for f in t.fields}.get(t.invite.field)
         if not t.invite.cancel and t.invite.field not in names:
             add("unknown-field", f"{path}.invite.field",
                 f"field {t.invite.field!r} is not declared on this transition",
                 "an invitation needs the date (or date and time) field of the conversation")
+        elif field_type is not None and field_type not in ("date", "datetime"):
+            # Any other type could carry free text into the calendar invitation.
+            add("bad-value", f"{path}.invite.field", f"field {t.invite.field!r} is a "
+                f"{field_type}, not a date", "point the invitation at a date or datetime field")
     for f in t.fields:
         if f.required_if and f.required_if.field not in names:
             add("unknown-field", f"{path}.fields[{f.name}].required_if",

@@ -260,3 +260,12 @@ def index_transitions(transitions: tuple[TransitionSpec, ...]) -> Mapping[str, t
     for t in transitions:
         grouped.setdefault(t.trigger, []).append(t)
     return MappingProxyType({k: tuple(v) for k, v in grouped.items()})
+
+
+def routed_role(spec: NotifySpec | DeadlineSpec, recorded: Mapping[str, Any]) -> str:
+    """The role a message goes to: ``instead_role`` while ``recorded`` holds the ``instead``
+    condition (e.g. NB-2: the voogd), else the spec's own role."""
+    cond = spec.instead
+    if cond is not None and spec.instead_role and recorded.get(cond.field) == cond.equals:
+        return spec.instead_role
+    return spec.role

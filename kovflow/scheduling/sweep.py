@@ -21,18 +21,19 @@ in stays with that role. The escalation's task keeps the row's role (a voogd has
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kovflow.calendar import WorkCalendar
+from kovflow.engine import ESCALATION_SUFFIX, shift
 from kovflow.errors import NotFound
 from kovflow.notify.render import link_for
-from kovflow.routes.spec import DeadlineSpec, RouteSpec
+from kovflow.notify.rows import outbox_row, recipients_or_nobody
+from kovflow.routes.spec import DeadlineSpec, Duration, DurationUnit, RouteSpec, routed_role
 from kovflow.store import repo, worker_repo
 from kovflow.store.db import Connection, write
 
@@ -46,7 +47,6 @@ BATCH = 500
 ESCALATION_TITLE = "Escalatie: een stap ligt stil"
 _SOORT = {"reminder": "herinnering", "recurring": "herinnering", "escalation": "escalatie"}
 _EVERY = re.compile(r"\s*(\d+)\s+(days|werkdagen|weeks|months)\s*")
-ESCALATION_SUFFIX = "__escalatie"  # engine.enter names an escalation row "<rule>__escalatie"
 
 
 @dataclass
@@ -65,16 +65,6 @@ class SweepReport:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-def _shift(calendar: WorkCalendar, moment: datetime, amount: int, unit: str) -> datetime:
-    if unit == "werkdagen":
-        return calendar.add_werkdagen(moment, amount)
-    if unit == "days":
-        return calendar.add_days(moment, amount)
-    if unit == "weeks":
-        return calendar.add_days(moment, 7 * amount)
-    return calendar.add_months(moment, amount)
-
-
 def next_turn(calendar: WorkCalendar, due_at: datetime, every: str, now: datetime
               ) -> datetime | None:
     """The first turn of a recurring reminder after ``now`` (missed turns are skipped).
@@ -85,13 +75,13 @@ def next_turn(calendar: WorkCalendar, due_at: datetime, every: str, now: datetim
     match = _EVERY.fullmatch(every or "")
     if match is None or int(match.group(1)) <= 0:
         return None
-    amount, unit = int(match.group(1)), match.group(2)
+    amount, unit = int(match.group(1)), cast(DurationUnit, match.group(2))
     turn, k = due_at, 0
     while turn <= now:
         k += 1
         # From the original due moment each time: months clamp (31 Jan + 1 month = 28 Feb) and
         # stepping from a clamped turn would drift the cadence.
-        turn = _shift(calendar, due_at, amount * k, unit)
+        turn = shift(calendar, due_at, Duration(amount * k, unit))
     return turn
 
 
@@ -157,14 +147,12 @@ def _recipient_roles(conn: Connection, app: App, rows: Sequence[Any]) -> dict[in
                    if spec.instead_route == route_id and row.case_id is not None}, route_id)
     empty: Mapping[str, Any] = MappingProxyType({})
     for row, spec in pending:
-        assert spec.instead is not None  # _redirects checked it
         if spec.instead_route:
             recorded = other[spec.instead_route].get(row.case_id, empty) \
                 if row.case_id is not None else empty
         else:
             recorded = own.get(row.instance_id, empty)
-        if recorded.get(spec.instead.field) == spec.instead.equals:
-            roles[row.id] = spec.instead_role  # e.g. NB-2: the voogd is now the first contact
+        roles[row.id] = routed_role(spec, recorded)  # e.g. NB-2: the voogd is the first contact
     return roles
 
 
@@ -175,16 +163,10 @@ def _outbox_rows(conn: Connection, row: Any, role: str, soort: str, link: str, n
     key = (row.case_id, row.location_id, role)
     if key not in recipients:  # cached per batch: many deadlines share a case or a location
         recipients[key] = repo.role_recipients(conn, row.case_id, row.location_id, role)
-    targets: list[tuple[int | None, str]] = [*recipients[key]] or [(None, "")]
-    return [{
-        "message_id": f"<{uuid.uuid4().hex}@kovflow>", "case_id": row.case_id,
-        "template": row.template, "recipient_role": role, "recipient_user_id": user_id,
-        # No personal data in a message: only what kind of message it is and where to log in.
-        "to_address": address, "context": {"soort": soort, "link": link},
-        "status": "pending" if address else "no_recipient", "attempts": 0,
-        "created_at": now, "next_attempt_at": now, "sent_at": None,
-        "last_error": "" if address else f"nobody holds role {role} for this case"}
-        for user_id, address in targets]
+    # No personal data in a message: only what kind of message it is and where to log in.
+    return [outbox_row(template=row.template, role=role, user_id=user_id, address=address,
+                       case_id=row.case_id, context={"soort": soort, "link": link}, now=now)
+            for user_id, address in recipients_or_nobody(recipients[key])]
 
 
 def _sweep_batch(app: App, now: datetime, batch: int) -> tuple[SweepReport, int]:

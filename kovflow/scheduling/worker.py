@@ -20,7 +20,7 @@ import os
 import signal
 import socket
 import threading
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,14 +33,15 @@ from kovflow.errors import InvalidInput
 from kovflow.notify.mailers import Mailer
 from kovflow.notify.outbox import DeliveryReport, deliver_pending
 from kovflow.notify.render import link_for
+from kovflow.notify.rows import outbox_row
 from kovflow.scheduling.sweep import SweepReport, sweep_due
 from kovflow.store import worker_repo
-from kovflow.store.db import Connection, read, write
+from kovflow.store.db import Connection, write
 
 if TYPE_CHECKING:  # the App is handed in; scheduling does not depend on the services package
     from kovflow.services.context import App
 
-__all__ = ["LEASE_NAME", "TICK_JOB", "RunReport", "build_scheduler", "digest_trigger", "lease_holder",
+__all__ = ["LEASE_NAME", "TICK_JOB", "RunReport", "build_scheduler", "digest_trigger",
            "run_forever", "run_until", "tick", "worker_identity", "write_digests"]
 
 log = logging.getLogger("kovflow.worker")
@@ -72,9 +73,7 @@ class RunReport:
         self.idle += other.idle
         self.digests += other.digests
         self.sweep.add(other.sweep)
-        for f in fields(self.delivery):
-            setattr(self.delivery, f.name,
-                    getattr(self.delivery, f.name) + getattr(other.delivery, f.name))
+        self.delivery.add(other.delivery)
 
 
 def _needs_lease(app: App) -> bool:
@@ -104,20 +103,16 @@ def write_digests(app: App, now: datetime) -> int:
     """
     year, week, _ = now.astimezone(AMSTERDAM).isocalendar()
     link = link_for(app.settings.base_url)
-    template = DIGEST_TEMPLATE
 
     def work(conn: Connection) -> int:
         rows = []
         for user in worker_repo.users_with_role(conn, DIGEST_ROLE):
             count = worker_repo.count_overdue_tasks(conn, now, user.location_id)
-            rows.append({
-                "message_id": f"<digest-{year}w{week:02d}-{user.id}@kovflow>", "case_id": None,
-                "template": template, "recipient_role": DIGEST_ROLE,
-                "recipient_user_id": user.id, "to_address": user.email,
-                "context": {"soort": "digest", "link": link, "aantal": count},
-                "status": "pending" if user.email else "no_recipient", "attempts": 0,
-                "created_at": now, "next_attempt_at": now, "sent_at": None,
-                "last_error": "" if user.email else "this coordinator has no e-mail address"})
+            rows.append(outbox_row(
+                template=DIGEST_TEMPLATE, role=DIGEST_ROLE, user_id=user.id, address=user.email,
+                case_id=None, context={"soort": "digest", "link": link, "aantal": count},
+                now=now, message_id=f"<digest-{year}w{week:02d}-{user.id}@kovflow>",
+                missing="this coordinator has no e-mail address"))
         return worker_repo.add_outbox_once(conn, rows)
 
     return write(app.engine, work)
@@ -219,7 +214,3 @@ def run_forever(app: App, mailer: Mailer, tick_seconds: int = 60) -> None:
             worker_repo.release_lease(app.engine, LEASE_NAME, holder)
 
 
-def lease_holder(app: App) -> str | None:
-    """Who holds the worker lease now (for ``kovflow worker --status``-style checks)."""
-    with read(app.engine) as conn:
-        return worker_repo.current_lease_holder(conn, LEASE_NAME, app.clock.now())

@@ -8,7 +8,6 @@ nothing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -26,8 +25,11 @@ from kovflow.errors import (
     UnknownState,
 )
 from kovflow.history import event_hash
+from kovflow.notify.invites import invitation_rows
+from kovflow.notify.render import link_for
+from kovflow.notify.rows import outbox_row, recipients_or_nobody
 from kovflow.routes.fields import validate
-from kovflow.routes.spec import RouteSpec
+from kovflow.routes.spec import RouteSpec, routed_role
 from kovflow.services import access
 from kovflow.services.context import App
 from kovflow.store import repo
@@ -95,19 +97,14 @@ class _Step:
                 "every": f"{d.every.amount} {d.every.unit}" if d.every else "",
                 "created_at": self.now, "fired_at": None, "cancelled_at": None})
 
-    def notify(self, template: str, role: str, kind: str) -> None:
-        recipients = repo.role_recipients(self.conn, self.case_id, self.location_id, role)
+    def notify(self, template: str, role: str) -> None:
+        found = repo.role_recipients(self.conn, self.case_id, self.location_id, role)
         # No personal data in a message: only what kind of message it is and where to log in.
-        context = {"soort": kind, "link": f"{self.app.settings.base_url.rstrip('/')}/taken"}
-        targets: list[tuple[int | None, str]] = [*recipients] or [(None, "")]
-        for user_id, address in targets:
-            self.outbox.append({
-                "message_id": f"<{uuid.uuid4().hex}@kovflow>", "case_id": self.case_id,
-                "template": template, "recipient_role": role, "recipient_user_id": user_id,
-                "to_address": address, "context": context,
-                "status": "pending" if address else "no_recipient", "attempts": 0,
-                "created_at": self.now, "next_attempt_at": self.now, "sent_at": None,
-                "last_error": "" if address else f"nobody holds role {role} for this case"})
+        context = {"soort": "melding", "link": link_for(self.app.settings.base_url)}
+        self.outbox.extend(
+            outbox_row(template=template, role=role, user_id=user_id, address=address,
+                       case_id=self.case_id, context=context, now=self.now)
+            for user_id, address in recipients_or_nobody(found))
 
     def flush(self) -> None:
         if self.events:
@@ -226,12 +223,9 @@ def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: b
         repo.cancel_deadlines(step.conn, row.id, step.now)
         step.enter(row.id, decision.to_state, decision.entry)
     for n in decision.notifications:
-        role = n.role
-        if n.instead is not None:
-            recorded = data if not n.instead_route else _route_data(step, n.instead_route)
-            if recorded.get(n.instead.field) == n.instead.equals:
-                role = n.instead_role  # e.g. NB-2: the voogd is now the first contact
-        step.notify(n.template, role, "melding")
+        # e.g. NB-2: while a voogd is involved, the voogd is the first contact.
+        recorded = data if not n.instead_route else _route_data(step, n.instead_route)
+        step.notify(n.template, routed_role(n, recorded))
     _invite(step, spec, row, decision)  # calendar invitation of a planned conversation, if any
     started = tuple(
         s for plan in decision.starts
@@ -248,15 +242,13 @@ def _invite(step: _Step, spec: RouteSpec, row: Any, decision: Decision) -> None:
     """Calendar invitations: a step with ``invite = {...}`` writes outbox rows (template
     ``uitnodiging``) that the mailer sends as iCalendar REQUEST/CANCEL. All logic (UID, sequence,
     recipients, what was sent before) lives in ``kovflow.notify.invites``."""
-    from kovflow.notify.invites import invitation_rows
-
     transition = spec.transition(decision.trigger, decision.from_state)
     if transition is None or transition.invite is None:
         return
     step.outbox.extend(invitation_rows(
         step.conn, transition.invite, instance_id=row.id, case_id=step.case_id,
         location_id=step.location_id, given=decision.data, pending=step.outbox, now=step.now,
-        link=f"{step.app.settings.base_url.rstrip('/')}/taken"))
+        link=link_for(step.app.settings.base_url)))
 
 
 def _route_data(step: _Step, route_id: str) -> Mapping[str, Any]:

@@ -262,10 +262,16 @@ def instance_deadlines(conn: Connection, instance_id: int) -> Sequence[Row[Any]]
                         .order_by(deadlines.c.id)).all()
 
 
-def outbox_rows(conn: Connection, case_id: int | None = None) -> Sequence[Row[Any]]:
+def outbox_rows(conn: Connection, case_id: int | None = None, *, template: str | None = None,
+                without_case: bool = False) -> Sequence[Row[Any]]:
+    """Outbox rows, oldest first: of one case, or (``without_case``) of no case; of a template."""
     q = select(outbox).order_by(outbox.c.id)
     if case_id is not None:
         q = q.where(outbox.c.case_id == case_id)
+    elif without_case:
+        q = q.where(outbox.c.case_id.is_(None))
+    if template is not None:
+        q = q.where(outbox.c.template == template)
     return conn.execute(q).all()
 
 

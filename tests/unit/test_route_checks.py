@@ -521,3 +521,11 @@ def test_a_role_parameter_can_name_the_role_of_a_task_and_be_overridden(tmp_path
     assert catalog.get("aanvraag").states["ingediend"].task.role == "manager"  # type: ignore[union-attr]
     _, problems = check_folder(tmp_path, TEMPLATES, {"aanvraag": {"planer": "manager"}})
     assert [p.code for p in problems] == ["unknown-param"]
+
+
+def test_an_invitation_must_point_at_a_date_field(tmp_path: Path) -> None:
+    # rond_af declares a text field "uitleg": free text must never reach a calendar invitation.
+    text = mutate(BASE, (RONDAF, f'{RONDAF}\ninvite = {{ field = "uitleg", roles = ["coach"] }}'))
+    write_route(tmp_path, "aanvraag/v1.toml", text)
+    _, problems = check_folder(tmp_path, TEMPLATES)
+    assert [(p.code, p.path) for p in problems] == [("bad-value", "transitions[1].invite.field")]
