@@ -181,7 +181,7 @@ def build_scheduler(app: App, mailer: Mailer, tick_seconds: int = 60,
                                "misfire_grace_time": None}
     scheduler = BlockingScheduler(timezone=AMSTERDAM)
     scheduler.add_job(beat, "interval", seconds=tick_seconds, id=TICK_JOB,
-                      next_run_time=datetime.now(AMSTERDAM), **options)
+                      next_run_time=app.clock.now(), **options)
     scheduler.add_job(digest, digest_trigger(), id=DIGEST_JOB, **options)
     return scheduler
 

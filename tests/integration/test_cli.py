@@ -67,7 +67,7 @@ def test_a_case_through_the_cli_with_exit_codes(run) -> None:  # type: ignore[no
     (("--as", "niemand", "tasks"), 4, "No user 'niemand'"),
     (("case", "open", "--first-name", "A", "--birth-date", "1-5-2024", "--location", "ZON"), 2,
      "is not a date"),
-    (("--now", "gisteren", "routes", "list"), 0, ""),  # --now is only read when a case is touched
+    (("--now", "gisteren", "routes", "list"), 0, "plaatsing"),  # --now is read only with a case
     (("--now", "gisteren", "case", "show", "KOV-1"), 2, "not an ISO-8601 moment"),
     (("case", "fire", "KOV-1", "plaatsing", "plaats", "--set", "zonder-is-teken"), 2, "NAME=VALUE"),
     (("case", "open", "--first-name", "A", "--birth-date", "2024-05-01", "--location", "ZON",
@@ -158,7 +158,7 @@ def test_routes_migrate_from_the_command_line(tmp_path: Path, monkeypatch: pytes
     (folder / "proef").mkdir(parents=True)
     (folder / "proef" / "v1.toml").write_text(V1, encoding="utf-8")
     monkeypatch.setenv("KOVFLOW_WORKFLOWS_DIR", str(folder))
-    db = ["--db", f"sqlite:///{tmp_path / 'm.db'}"]
+    db = ["--db", f"sqlite:///{tmp_path / 'm.db'}", "--now", "2026-11-23T09:00"]
     runner = CliRunner()
     for args in (["db", "upgrade"], ["locations", "add", "ZON", "--name", "Z"],
                  ["case", "open", "--first-name", "A", "--birth-date", "2024-01-01",
@@ -246,3 +246,53 @@ def test_worker_until_writes_reminders_as_eml_files(tmp_path: Path) -> None:
     assert [r["status"] for r in json.loads(listed.output)] == ["sent", "sent"]
     refused = runner.invoke(app, [*base, "--as", "anna", "outbox", "list"])
     assert refused.exit_code == 2 and "manage outgoing mail" in refused.output
+
+
+
+def test_case_commands_participant_consent_transfer_start_report(run) -> None:  # type: ignore[no-untyped-def]
+    _, out = run("case", "open", "--first-name", "Sam", "--birth-date", "2024-05-01",
+                 "--location", "ZON", "--json", as_user="anna")
+    case = json.loads(out)["case_number"]
+    assert run("users", "add", "wies", "--role", "wijkcoach")[0] == 0
+    code, out = run("case", "participant", case, "wijkcoach", "--user", "wies", "--json",
+                    as_user="anna")
+    assert code == 0 and json.loads(out)["id"] > 0
+    assert run("case", "participant", case, "kapper", "--name", "X")[0] == 2
+    scope = "kinderopvang_naar_wijkcoach"
+    assert run("case", "consent", case, scope, "gegeven", "--form", "schriftelijk",
+               as_user="anna")[0] == 0
+    assert run("case", "consent", case, scope, "misschien", as_user="anna")[0] == 2
+    code, out = run("case", "transfer", case, scope, "--json", as_user="anna")
+    assert code == 0 and json.loads(out) == {"scope": scope, "transferred": True}
+    code, out = run("case", "consents", case, "--json", as_user="anna")
+    [row] = json.loads(out)
+    assert (row["scope"], row["status"], row["transferred"]) == (scope, "gegeven", True)
+    code, out = run("case", "start", case, "warme_overdracht_jgz", "--json")
+    assert code == 0 and json.loads(out)["to_state"] == "gesignaleerd"
+    assert run("case", "start", case, "warme_overdracht_jgz")[0] == 2  # already runs
+    code, out = run("audit", "access-report", case, "--json")
+    assert code == 0
+    assert [r["action"] for r in json.loads(out)][:2] == ["write", "write"]
+    assert run("audit", "access-report", case, as_user="anna")[0] == 2
+    code, out = run("audit", "anchor")
+    assert code == 0 and "access" in json.loads(out)
+
+
+def test_routes_show_text_and_graph_without_case(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("routes", "show", "plaatsing")
+    assert code == 0 and out.startswith("plaatsing v1:") and "plaats" in out and "(final)" in out
+    code, out = run("routes", "graph", "plaatsing", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["current"] is None
+    assert doc["mermaid"].startswith("stateDiagram-v2") and "classDef current" not in doc["mermaid"]
+
+
+def test_outbox_retry_is_for_admins_and_requeues_dead_letters(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("outbox", "retry", "--json")
+    assert code == 0 and json.loads(out) == {"requeued": 0}
+    assert run("outbox", "retry", as_user="anna")[0] == 2
+
+
+def test_worker_without_until_refuses_a_fixed_clock(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("worker")  # the fixture passes --now
+    assert code == 2 and "--until" in out

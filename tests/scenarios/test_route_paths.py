@@ -135,4 +135,4 @@ def test_path_reaches_its_end_and_persists_every_step(world: World, name: str) -
         assert _state(world, opened.case_number, step.route) == step.to
     last = steps[-1]
     route = world.app.catalog.get(last.route)
-    assert route.states[last.to].final or last.route == "plaatsing"
+    assert route.states[last.to].final or last.to == "geplaatst"

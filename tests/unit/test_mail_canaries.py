@@ -325,14 +325,13 @@ def test_the_search_finds_a_canary_wherever_a_mail_could_carry_it() -> None:
         # A long link: folded in the calendar's DESCRIPTION line, plain in the bodies.
         "long link": {"link": f"{BASE}/{'x' * 40}/Jasmijn/taken"},
     }
-    for place, change in places.items():
+    for change in places.values():
         fields: dict[str, Any] = {"message_id": "<canary-test@kovflow>", "to": ADDRESSES[0],
                                   "subject": good.subject, "text": good.text, "html": good.html,
                                   "date": SENT_AT, "invite": INVITE, "link": ctx.link, **change}
         raw = build_mime(OutgoingMail(**fields), SENDER).as_bytes()
         with pytest.raises(AssertionError):
             assert_clean(raw, words)
-        assert place  # every place was tried
 
 
 def test_an_invitation_uid_cannot_carry_a_name() -> None:
