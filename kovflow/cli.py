@@ -760,6 +760,20 @@ def demo_cmd(
     _run(as_json, work)
 
 
+# Commands of later features live in modules of their own and register on the groups above; they
+# are imported last because they use this module's groups and helpers (_app, _actor, _emit, _run).
+from kovflow import (  # noqa: E402
+    cli_accounts,
+    cli_audit,
+    cli_consult,
+    cli_monitor,
+    cli_retention,
+    cli_web,
+)
+
+_REGISTERED = (cli_accounts, cli_audit, cli_consult, cli_monitor, cli_retention, cli_web)
+
+
 def main() -> None:
     """Console entry point."""
     try:

@@ -38,6 +38,22 @@ class Settings:
     smtp_username: str = ""  # the password only comes from KOVFLOW_SMTP_PASSWORD
     extra_closed_days: frozenset[date] = frozenset()
     route_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Raw tables of the feature sections ([auth], [retention], [audit]); each feature reads and
+    # checks its own table (``feature_section``), so that its keys are documented beside it.
+    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+FEATURE_SECTIONS = ("auth", "retention", "audit")
+
+
+def feature_section(settings: Settings, name: str, known: set[str]) -> Mapping[str, Any]:
+    """The raw ``[name]`` table; unknown keys are a ``ConfigError`` naming the known ones."""
+    values = settings.sections.get(name, {})
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"unknown key(s) {', '.join(sorted(unknown))} in [{name}]; "
+                          f"known: {', '.join(sorted(known))}")
+    return values
 
 
 _KNOWN = {
@@ -62,8 +78,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     for section, values in doc.items():
+        if section in FEATURE_SECTIONS and isinstance(values, dict):
+            continue
         if section not in _KNOWN or not isinstance(values, dict):
-            raise ConfigError(f"{path}: unknown section [{section}]; known: {', '.join(_KNOWN)}")
+            raise ConfigError(f"{path}: unknown section [{section}]; known: "
+                              f"{', '.join([*_KNOWN, *FEATURE_SECTIONS])}")
         unknown = set(values) - _KNOWN[section]
         if unknown:
             raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} in "
@@ -89,4 +108,5 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         smtp_username=mail.get("username", ""),
         extra_closed_days=closed,
         route_settings=routes.get("settings", {}),
+        sections={name: doc[name] for name in FEATURE_SECTIONS if name in doc},
     )

@@ -245,3 +245,8 @@ class AccessLog(SQLModel, table=True):
     outcome: str = Field(max_length=10)  # allowed | refused
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+# Tables of later features live in their own modules; importing them here registers them on the
+# same metadata, so migrations and the schema test see one schema.
+from kovflow.store import account_tables, consultation_tables, retention_tables  # noqa: E402,F401

@@ -1,0 +1,3 @@
+"""CLI: the monitor passende kinderopvang (`kovflow monitor`)."""
+
+from __future__ import annotations

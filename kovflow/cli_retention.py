@@ -1,0 +1,3 @@
+"""CLI: retention and the subject-access export (`kovflow retention run`, `kovflow case export`)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""CLI: the web application (`kovflow serve`)."""
+
+from __future__ import annotations

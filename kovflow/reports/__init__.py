@@ -1,0 +1,1 @@
+"""The coordinator's reports: stalled-case audit, monitor, rollout tracker, and their exports."""

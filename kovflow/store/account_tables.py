@@ -1,0 +1,3 @@
+"""Tables of the accounts: password credentials, sessions, login attempts, API tokens."""
+
+from __future__ import annotations

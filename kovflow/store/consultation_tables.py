@@ -1,0 +1,3 @@
+"""Tables of the anonymous consultation."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The web workplace (server-rendered Dutch pages) and the JSON API under ``/api/v1``."""
