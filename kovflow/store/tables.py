@@ -249,4 +249,11 @@ class AccessLog(SQLModel, table=True):
 
 # Tables of later features live in their own modules; importing them here registers them on the
 # same metadata, so migrations and the schema test see one schema.
-from kovflow.store import account_tables, consultation_tables, retention_tables  # noqa: E402,F401
+# The report query modules define the indexes their queries need, beside the queries.
+from kovflow.store import (  # noqa: E402,F401
+    account_tables,
+    consultation_tables,
+    monitor_repo,
+    retention_tables,
+    stalled_repo,
+)

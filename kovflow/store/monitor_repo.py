@@ -1,0 +1,3 @@
+"""Queries of the monitor passende kinderopvang (aggregates over route data)."""
+
+from __future__ import annotations
