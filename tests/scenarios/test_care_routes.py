@@ -10,7 +10,7 @@ leave the instance where it was.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -30,6 +30,7 @@ from kovflow.services import (
 from kovflow.store import repo
 from kovflow.store.db import read
 from tests.conftest import World, join_team
+from tests.scenarios.steps import PLAATS, Step
 
 # --- the crew: the world's actors plus the roles the world fixture lacks --------------------------
 
@@ -52,16 +53,6 @@ def crew(world: World) -> Crew:
     return Crew(world, {u: resolve_actor(world.app, u) for u in extra})
 
 
-@dataclass(frozen=True)
-class Step:
-    """Fire ``trigger`` on ``route`` as ``who``; the route must then stand in ``to``."""
-
-    route: str
-    trigger: str
-    who: str
-    to: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-    consents: tuple[str, ...] = ()
 
 
 # --- reading back from the database ---------------------------------------------------------------
@@ -440,7 +431,6 @@ def test_meldcode_medewerker_tells_the_houder_at_once_and_sets_the_consultation_
 
 # --- beeindiging_plaatsing -----------------------------------------------------------------------
 
-PLAATS = {"groep": "Bijen", "startdatum": "2026-12-01", "mentor": "pm", "vve_indicatie": "nee"}
 START_OVERLEG = Step("beeindiging_plaatsing", "start_overleg", "manager", "overleg_ouders", {
     "zwaarwegende_reden": "de opvang van het kind belemmert de opvang van de groep onevenredig",
     "zorgprotocol": "Zorgprotocol De Zonnebloem, versie 2026-01"})

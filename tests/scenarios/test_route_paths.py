@@ -6,27 +6,16 @@ that only changed memory would fail here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import pytest
 
 from kovflow.services import case_overview, fire, open_case, record_consent
 from tests.conftest import World, join_team
+from tests.scenarios.steps import Step
 
 PLAATS = {"groep": "Bijen", "startdatum": "2026-12-01", "mentor": "pm", "vve_indicatie": "ja",
           "vve_datum": "2026-10-01", "vve_afgever": "JGZ"}
-
-
-@dataclass(frozen=True)
-class Step:
-    route: str
-    trigger: str
-    role: str
-    to: str
-    data: dict[str, Any] = field(default_factory=dict)
-    consents: tuple[str, ...] = ()
 
 
 PLACED = (Step("plaatsing", "plaats", "coach", "geplaatst", PLAATS),)
@@ -128,7 +117,7 @@ def test_path_reaches_its_end_and_persists_every_step(world: World, name: str) -
     for step in steps:
         for scope in step.consents:
             record_consent(world.app, world.coach, opened.case_number, scope, "gegeven")
-        actor = getattr(world, step.role)
+        actor = getattr(world, step.who)
         result = fire(world.app, actor, step.route, step.trigger, case=opened.case_number,
                       data=step.data)
         assert result.to_state == step.to

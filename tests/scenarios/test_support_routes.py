@@ -23,18 +23,7 @@ from kovflow.services import add_user, fire, open_case, record_consent, resolve_
 from kovflow.store import repo
 from kovflow.store.db import read
 from tests.conftest import World, join_team
-
-
-@dataclass(frozen=True)
-class Step:
-    """Fire ``trigger`` on ``route`` as ``role``; the route must then stand in ``to``."""
-
-    route: str
-    trigger: str
-    role: str
-    to: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-    consents: tuple[str, ...] = ()
+from tests.scenarios.steps import PLAATS, Step
 
 
 @dataclass(frozen=True)
@@ -74,7 +63,6 @@ def crew(world: World) -> Crew:
 
 # --- shared data and preludes ----------------------------------------------------------------------
 
-PLAATS = {"groep": "Bijen", "startdatum": "2026-12-01", "mentor": "pm", "vve_indicatie": "nee"}
 PLACED = (Step("plaatsing", "plaats", "coach", "geplaatst", PLAATS),)
 WIJKCOACH_BETROKKEN = (
     *PLACED,
@@ -354,7 +342,7 @@ def _run(crew: Crew, case: str, steps: tuple[Step | Start, ...]) -> None:
         else:
             for scope in step.consents:
                 record_consent(app, crew.world.coach, case, scope, "gegeven")
-            result = fire(app, crew.actor(step.role), step.route, step.trigger, case=case,
+            result = fire(app, crew.actor(step.who), step.route, step.trigger, case=case,
                           data=step.data)
         assert result.to_state == step.to, step
         assert _state(crew.world, case, step.route) == step.to, step
@@ -364,7 +352,7 @@ def _refused(crew: Crew, case: str, step: Step) -> list[tuple[str, str]]:
     """Fire a step that must be refused; return the (code, message) of every reason."""
     before = _state(crew.world, case, step.route)
     with pytest.raises(TransitionNotAllowed) as info:
-        fire(crew.world.app, crew.actor(step.role), step.route, step.trigger, case=case,
+        fire(crew.world.app, crew.actor(step.who), step.route, step.trigger, case=case,
              data=step.data)
     assert _state(crew.world, case, step.route) == before  # a refusal writes nothing
     return [(r.code, r.message) for r in info.value.reasons]
