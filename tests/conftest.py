@@ -21,6 +21,9 @@ from kovflow.config import Settings
 from kovflow.services import App, add_location, add_user, build_app, resolve_actor
 from kovflow.store.migrate import upgrade
 
+# Shared fixtures of their own modules: the SMTP server (aiosmtpd on 127.0.0.1).
+pytest_plugins = ["tests.mailtools"]
+
 PG_URL = os.environ.get("KOVFLOW_TEST_DATABASE_URL", "")
 START = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
 

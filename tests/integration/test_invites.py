@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -20,7 +17,6 @@ from typing import Any
 
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
 
 from kovflow.clock import FixedClock
 from kovflow.notify.invites import (
@@ -45,6 +41,7 @@ from kovflow.services import (
 )
 from kovflow.store import repo
 from tests.conftest import START, World
+from tests.mailtools import Relay, Server
 
 SENDER = "kovflow@gemeente.example"
 LINK = "http://127.0.0.1:8000/taken"
@@ -411,28 +408,9 @@ def test_the_mail_says_new_changed_or_cancelled_and_nothing_more(method: str, se
 
 # --- no personal data, through a real SMTP server --------------------------------------------
 
-@dataclass
-class Relay:
-    envelopes: list[Any] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[Relay, int]]:
-    relay, port = Relay(), _free_port()
-    controller = Controller(relay, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield relay, port
-    controller.stop()
+def smtp(server: Server) -> tuple[Relay, int]:
+    return server.relay, server.port
 
 
 def _unfolded(ics: str) -> str:

@@ -7,21 +7,17 @@ that no personal data of a child ever leaves in a message.
 
 from __future__ import annotations
 
-import email
 import io
 import re
-import socket
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from kovflow.config import Settings
 from kovflow.errors import ConfigError
@@ -41,80 +37,8 @@ from kovflow.services import App, add_participant, fire, open_case
 from kovflow.store import repo, worker_repo
 from kovflow.store.db import write
 from tests.conftest import START, World
-
-PLAATS = {"groep": "Bijen", "startdatum": "2026-12-01", "mentor": "pm", "vve_indicatie": "nee"}
-
-
-@dataclass
-class Relay:
-    """An SMTP handler: refuses the first ``temporary`` messages with 451, or every recipient
-    with 550 when ``permanent``; counts EHLOs (one per client connection)."""
-
-    temporary: int = 0
-    permanent: bool = False
-    ehlos: int = 0
-    envelopes: list[Any] = field(default_factory=list)
-
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
-                          responses: list[str]) -> list[str]:
-        self.ehlos += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
-        if self.permanent:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.temporary > 0:
-            self.temporary -= 1
-            return "451 4.3.0 try again later"
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def messages(self) -> list[EmailMessage]:
-        return [_parse(e.content) for e in self.envelopes]
-
-
-def _parse(raw: bytes) -> EmailMessage:
-    return email.message_from_bytes(raw, policy=default_policy)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    relay: Relay
-    port: int
-    controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.relay, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def mailer(self) -> SmtpMailer:
-        return SmtpMailer(host="127.0.0.1", port=self.port, sender="kovflow@gemeente.example",
-                          timeout=5)
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    srv = Server(Relay(), _free_port())
-    srv.start()
-    yield srv
-    srv.stop()
+from tests.mailtools import Server, parse
+from tests.scenarios.steps import PLAATS
 
 
 def _queue(app: App, n: int, to: str = "coach@example.org") -> list[str]:
@@ -274,7 +198,7 @@ def test_file_mailer_writes_one_eml_per_message_id(app: App, tmp_path: Path) -> 
     assert deliver_pending(app, mailer, START).sent == 1  # the same message once more
     files = sorted(folder.iterdir())
     assert [f.name for f in files] == [mid.strip("<>") + ".eml"]
-    parsed = _parse(files[0].read_bytes())
+    parsed = parse(files[0].read_bytes())
     assert parsed["Message-ID"] == mid and parsed.get_content_type() == "multipart/alternative"
 
 
