@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kovflow demo
+	$(BIN)/kovflow demo --serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check kovflow tests bench
@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 serve: $(STAMP)
-	@echo "The web application arrives with the web issue; for now use the CLI (kovflow --help)."
+	$(BIN)/kovflow serve --with-worker
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

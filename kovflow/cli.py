@@ -748,6 +748,11 @@ def outbox_retry(
 @app.command("demo")
 def demo_cmd(
     folder: Annotated[Path, typer.Option(help="Where the demo writes everything.")] = Path("var/demo"),
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="After the tour, serve the demo database (with the worker) until Ctrl-C.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="With --serve: port.")] = 8000,
     as_json: JsonOpt = False,
 ) -> None:
     """A tour: a fresh database under var/demo, cases moved through real steps."""
@@ -756,8 +761,47 @@ def demo_cmd(
         from kovflow.demo import run_demo
 
         run_demo(folder, echo=not as_json)
+        if serve:
+            _serve_demo(folder, host, port)
 
     _run(as_json, work)
+
+
+DEMO_PASSWORD = "kovflow-demo-2026"  # a demo on loopback only; never a real installation
+
+
+def _serve_demo(folder: Path, host: str, port: int) -> None:
+    """Give every demo user a password, print the logins, serve with the worker until Ctrl-C.
+
+    The clock goes on from the tour's last simulated moment in real time, so the tasks, the
+    deadlines and the stalled list look as they did at the end of the tour.
+    """
+    from kovflow.actor import Actor
+    from kovflow.cli_web import ShiftedClock, serve_app
+    from kovflow.config import Settings
+    from kovflow.demo import USERS
+    from kovflow.services import add_user, build_app
+    from kovflow.services.accounts import set_password
+    from kovflow.store import repo
+    from kovflow.store.db import read
+
+    settings = Settings(database_url=f"sqlite:///{folder / 'kovflow.db'}",
+                        mail_folder=folder / "mail", base_url=f"http://{host}:{port}")
+    kapp = build_app(settings)
+    with read(kapp.engine) as conn:
+        last = max((e.at for e in repo.chain_events(conn)), default=kapp.clock.now())
+    kapp.clock = ShiftedClock(last)
+    op = Actor.installation_operator()
+    users = [*USERS, ("hanna", "admin", "Gemeente Arnhem")]
+    add_user(kapp, op, "hanna", ["admin"], display_name="Hanna",
+             email="hanna@demo.kovflow.invalid", organisation="Gemeente Arnhem")
+    for username, _role, _org in users:
+        set_password(kapp, op, username, DEMO_PASSWORD)
+    typer.echo(f"\nkovflow serves the demo at http://{host}:{port}/ (with the worker; "
+               "Ctrl-C stops). Log in as:")
+    for username, role, _org in users:
+        typer.echo(f"  {role:<22} {username:<6} wachtwoord {DEMO_PASSWORD}")
+    serve_app(kapp, host, port, with_worker=True)
 
 
 # Commands of later features live in modules of their own and register on the groups above; they

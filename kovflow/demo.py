@@ -204,6 +204,26 @@ def _weeks_pass(tour: Tour, mail: Path, weeks: int) -> None:
                  f"written; {len(list(mail.glob('*.eml')))} .eml files in all")
 
 
+def _coordinator_view(tour: Tour) -> dict[str, Any]:
+    """The ending: what the coordinator (femke) sees of the simulated period, from route data
+    only: the monitor passende kinderopvang and the stalled-case audit (no names anywhere)."""
+    from kovflow.reports.monitor import compute_monitor, report_text
+    from kovflow.reports.stalled import find_stalled
+
+    femke = tour.people["femke"]
+    start, end = START.date(), tour.clock.now().astimezone(START.tzinfo).date()
+    report = compute_monitor(tour.app, femke, start, end)
+    tour.say(f"\nThe coordinator ({femke.username}) runs the monitor for the simulated period:")
+    tour.say(report_text(report))
+    stalled = find_stalled(tour.app, femke)
+    tour.say(f"\nStalled-case audit ({femke.username}): {len(stalled.findings)} finding(s); "
+             f"{stalled.confidential_line}")
+    for f in stalled.findings:
+        tour.say(f"  {f.severity_label:<6} {f.case_number}  {f.route_title}: {f.state_label} "
+                 f"({f.werkdagen} werkdagen) - {f.reason}")
+    return {"monitor": report.total.to_dict(), "stalled": len(stalled.findings)}
+
+
 def run_demo(folder: Path, echo: bool = True) -> dict[str, Any]:
     """Run the tour in ``folder`` (wiped first); return a summary of where each case stands."""
     if folder.exists():
@@ -240,6 +260,7 @@ def run_demo(folder: Path, echo: bool = True) -> dict[str, Any]:
     count, breaks = verify_events(app.engine)
     summary["events"], summary["chain_breaks"] = count, len(breaks)
     tour.say(f"\nAudit: {count} events, hash chains {'intact' if not breaks else 'BROKEN'}.")
+    summary.update(_coordinator_view(tour))
     tour.say("Try: .venv/bin/kovflow --db sqlite:///var/demo/kovflow.db --as anna case show "
              f"{cases[0]}")
     app.engine.dispose()

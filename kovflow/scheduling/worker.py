@@ -32,17 +32,18 @@ from kovflow.clock import FixedClock, ensure_utc
 from kovflow.errors import InvalidInput
 from kovflow.notify.mailers import Mailer
 from kovflow.notify.outbox import DeliveryReport, deliver_pending
-from kovflow.notify.render import link_for
+from kovflow.notify.render import MailContext, link_for
 from kovflow.notify.rows import outbox_row
 from kovflow.scheduling.sweep import SweepReport, sweep_due
-from kovflow.store import worker_repo
-from kovflow.store.db import Connection, write
+from kovflow.store import stalled_repo, worker_repo
+from kovflow.store.db import write
 
 if TYPE_CHECKING:  # the App is handed in; scheduling does not depend on the services package
     from kovflow.services.context import App
 
-__all__ = ["LEASE_NAME", "TICK_JOB", "RunReport", "build_scheduler", "digest_trigger",
-           "run_forever", "run_until", "tick", "worker_identity", "write_digests"]
+__all__ = ["LEASE_NAME", "TICK_JOB", "RunReport", "build_scheduler", "digest_context",
+           "digest_trigger", "run_forever", "run_until", "tick", "worker_identity",
+           "write_digests"]
 
 log = logging.getLogger("kovflow.worker")
 
@@ -51,6 +52,7 @@ TICK_JOB = "kovflow-tick"
 DIGEST_JOB = "kovflow-digest"
 DIGEST_ROLE = "coordinator"
 DIGEST_TEMPLATE = "digest"
+DIGEST_PAGE = "/coordinator"  # the coordinator's dashboard (web issue)
 
 
 def worker_identity() -> str:
@@ -96,26 +98,54 @@ def digest_trigger() -> CronTrigger:
 
 
 def write_digests(app: App, now: datetime) -> int:
-    """One outbox row per coordinator: how many open tasks are overdue. No case data.
+    """One outbox row per coordinator: the stalled-case audit in counts, and a link. No case data.
 
+    The counts are per audit rule (``kovflow.reports.stalled.RULES``) plus the aggregate of the
+    confidential (meldcode) routes, over the coordinator's location when the account has one and
+    over all locations otherwise. The mail links to the dashboard; details are behind the login.
     The Message-ID is derived from the ISO week and the user, so a digest written twice in a week
     (a restart, two workers) is one message.
     """
     year, week, _ = now.astimezone(AMSTERDAM).isocalendar()
-    link = link_for(app.settings.base_url)
+    with app.engine.connect() as conn:
+        coordinators = worker_repo.users_with_role(conn, DIGEST_ROLE)
+        codes = stalled_repo.location_codes(conn)
+    rows = []
+    counted: dict[str | None, tuple[dict[str, int], int]] = {}
+    for user in coordinators:
+        where = codes.get(user.location_id) if user.location_id is not None else None
+        if where not in counted:
+            counted[where] = _digest_counts(app, now, where)
+        rows.append(outbox_row(
+            template=DIGEST_TEMPLATE, role=DIGEST_ROLE, user_id=user.id, address=user.email,
+            case_id=None, context=digest_context(app.settings.base_url, *counted[where]),
+            now=now, message_id=f"<digest-{year}w{week:02d}-{user.id}@kovflow>",
+            missing="this coordinator has no e-mail address"))
+    return write(app.engine, lambda conn: worker_repo.add_outbox_once(conn, rows))
 
-    def work(conn: Connection) -> int:
-        rows = []
-        for user in worker_repo.users_with_role(conn, DIGEST_ROLE):
-            count = worker_repo.count_overdue_tasks(conn, now, user.location_id)
-            rows.append(outbox_row(
-                template=DIGEST_TEMPLATE, role=DIGEST_ROLE, user_id=user.id, address=user.email,
-                case_id=None, context={"soort": "digest", "link": link, "aantal": count},
-                now=now, message_id=f"<digest-{year}w{week:02d}-{user.id}@kovflow>",
-                missing="this coordinator has no e-mail address"))
-        return worker_repo.add_outbox_once(conn, rows)
 
-    return write(app.engine, work)
+def _digest_counts(app: App, now: datetime, location: str | None) -> tuple[dict[str, int], int]:
+    # Imported here: the audit belongs to the reports layer, which builds on the services.
+    from kovflow.reports.stalled import StalledFilters, stalled_counts
+
+    return stalled_counts(app, now, StalledFilters(location=location))
+
+
+def digest_context(base_url: str, counts: dict[str, int], confidential: int) -> dict[str, Any]:
+    """The digest's mail context: the total, the counts per rule, the dashboard link.
+
+    ``regels`` lists every rule (zero included, in the audit's order) so that the mail reads the
+    same every week; the confidential routes come last as one number.
+    """
+    from kovflow.reports.stalled import RULES
+
+    total = sum(counts.values()) + confidential
+    if "regels" not in MailContext.__dataclass_fields__:
+        # notify/render.py does not carry per-rule counts yet: the total and the start page.
+        return {"soort": "digest", "link": link_for(base_url, "/"), "aantal": total}
+    regels = [[code, counts.get(code, 0)] for code in RULES] + [["vertrouwelijk", confidential]]
+    return {"soort": "digest", "link": link_for(base_url, DIGEST_PAGE), "aantal": total,
+            "regels": regels}
 
 
 def run_until(app: App, mailer: Mailer, until: datetime, step: timedelta = timedelta(hours=1),

@@ -1,20 +1,40 @@
-"""Cases: opening one, its participants and consents, and what a user sees of it."""
+"""Cases: opening one, its participants and consents, and what a user sees of it.
+
+What a user sees is decided in three layers (``kovflow.access.policy``): the policy table (full,
+pseudonymised or nothing: then the case answers like a missing one), the meldcode compartments
+(routes that do not exist for the reader), and for partners the consent limits (data categories
+no given consent covers are left out, and the view says so). ``search_cases`` applies the same.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
 
-from kovflow.access.policy import Action, group_of
+from kovflow.access.policy import (
+    CASE_CATEGORIES,
+    COMPARTMENTS,
+    CONSENT_FREE,
+    ROUTE_CATEGORIES,
+    Action,
+    Category,
+    ConsentFacts,
+    concerns,
+    group_of,
+    limited_view,
+    shared_categories,
+    withheld_note,
+)
 from kovflow.actor import Actor
 from kovflow.errors import InvalidInput, NotFound, Reason, TransitionNotAllowed
 from kovflow.routes.spec import ROLES
 from kovflow.services import access
+from kovflow.services.consultation import ConsultationItem, own_items
 from kovflow.services.context import App
 from kovflow.services.steps import _start, _Step
-from kovflow.store import repo
+from kovflow.store import repo, search_repo
 from kovflow.store.db import Connection, read, write
 
 T = TypeVar("T")
@@ -173,7 +193,11 @@ def mark_transferred(app: App, actor: Actor, case_number: str, scope: str) -> No
 
 
 def consents_of(app: App, actor: Actor, case_number: str) -> list[dict[str, Any]]:
-    """The current consent per scope, with what a withdrawal means for it, in Dutch."""
+    """The current consent per scope, with what a withdrawal means for it, in Dutch.
+
+    A partner sees the scopes about their own role (given or received by it); the others are
+    summed up in one closing line that says they are not shared.
+    """
     with read(app.engine) as conn:
         case_row = _case(conn, case_number)
         if not access.permits(conn, actor, case_row, Action.READ):
@@ -188,8 +212,12 @@ def consents_of(app: App, actor: Actor, case_number: str) -> list[dict[str, Any]
     for r in rows:
         transferred[r.scope] = transferred.get(r.scope, False) or r.transferred_at is not None
         current[r.scope] = r
-    out = []
+    limited = not actor.operator and limited_view(actor.roles)
+    out, omitted = [], 0
     for scope, r in current.items():
+        if limited and not concerns(actor.roles, scope, r.recipient):
+            omitted += 1
+            continue
         meaning = {"gegeven": "gegevens mogen worden gedeeld",
                    "gevraagd": "nog niet beslist: niets delen",
                    "geweigerd": "niet delen; de zorg voor het kind gaat gewoon door",
@@ -198,6 +226,11 @@ def consents_of(app: App, actor: Actor, case_number: str) -> list[dict[str, Any]
                        else "")}[r.status]
         out.append({"scope": scope, "status": r.status, "form": r.form,
                     "transferred": transferred[scope], "betekenis": meaning})
+    if omitted:
+        out.append({"scope": "", "status": "niet_gedeeld", "form": "", "transferred": False,
+                    "betekenis": f"niet gedeeld: {omitted} toestemming(en) die andere "
+                                 "organisaties betreffen"})
+    _log_read(app, actor, case_row, "consents")
     return out
 
 
@@ -246,6 +279,33 @@ class CaseOverview:
     participants: tuple[tuple[str, str, str], ...]  # (who, role, organisation)
     instances: tuple[InstanceView, ...]
     open_tasks: tuple[tuple[str, str, str], ...]  # (role, title, due)
+    # For a partner: one Dutch line per data category no consent shares ("niet gedeeld: ...").
+    withheld: tuple[str, ...] = ()
+    # The reader's own anonymous consultations about this case, with the advice (asker only).
+    consultations: tuple[ConsultationItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Limit:
+    """What a partner participant may read: the categories their consents share."""
+
+    shared: frozenset[Category]
+    username: str
+
+    def shows(self, category: Category) -> bool:
+        return category in self.shared
+
+
+def _limit(conn: Connection, actor: Actor, row: Any, full: bool) -> _Limit | None:
+    """None for a complete view (childcare, the operator) or a pseudonymised record."""
+    if not full or actor.operator or not limited_view(actor.roles):
+        return None
+    latest: dict[str, Any] = {}
+    for c in repo.consent_rows(conn, row.id):
+        latest[c.scope] = c
+    facts = [ConsentFacts(c.scope, c.status, c.recipient, tuple(c.categories or ()),
+                          bool(c.medical_explicit)) for c in latest.values()]
+    return _Limit(shared_categories(actor.roles, facts), actor.username)
 
 
 def case_overview(app: App, actor: Actor, case_number: str) -> CaseOverview:
@@ -254,10 +314,20 @@ def case_overview(app: App, actor: Actor, case_number: str) -> CaseOverview:
         with read(app.engine) as conn:
             row = _case(conn, case_number)
             full = _read_allowed(conn, actor, row, "case overview")
+            limit = _limit(conn, actor, row, full)
+            personal = full and (limit is None or limit.shows(Category.PERSONALIA))
             loc = next((x for x in repo.all_locations(conn) if x.id == row.location_id), None)
-            people = tuple((p.username or p.name if full else "", p.role, p.organisation)
+            # Professionals are named to those who read the case; people without an account
+            # (parents, a voogd) are personal data of the family.
+            people = tuple(((p.username or "") if full and p.username else
+                            (p.name if personal else ""), p.role, p.organisation)
                            for p in repo.case_participants(conn, row.id))
-            overview = _overview(conn, app, actor, row, loc, people, full)
+            overview = _overview(conn, app, actor, row, loc, people, full, personal)
+            if limit is not None:
+                overview = replace(overview, withheld=tuple(
+                    withheld_note(c) for c in Category if not limit.shows(c)))
+            if full:
+                overview = replace(overview, consultations=tuple(own_items(conn, actor, row.id)))
     except access.Denied as denied:
         raise access.refused(app, actor, denied) from None
     _log_read(app, actor, row, "case overview" if full else "pseudonymised record")
@@ -265,7 +335,8 @@ def case_overview(app: App, actor: Actor, case_number: str) -> CaseOverview:
 
 
 def _overview(conn: Connection, app: App, actor: Actor, row: Any, loc: Any,
-              people: tuple[tuple[str, str, str], ...], full: bool) -> CaseOverview:
+              people: tuple[tuple[str, str, str], ...], full: bool,
+              personal: bool) -> CaseOverview:
     views, tasks = [], []
     for inst in access.visible_instances(conn, actor, repo.case_instances(conn, row.id)):
         spec = app.catalog.get(inst.route_id, inst.route_version)
@@ -279,26 +350,75 @@ def _overview(conn: Connection, app: App, actor: Actor, row: Any, loc: Any,
             if t.closed_at is None:
                 due = t.due_at.date().isoformat() if t.due_at else ""
                 tasks.append((t.role, t.title, due))
-    # The coordinator's pseudonymised record: no name, initial or birth date.
-    return CaseOverview(row.case_number, row.first_name if full else "",
-                        row.initial if full else "", row.birth_date if full else None,
+    # The coordinator's pseudonymised record, and a partner without consent for personalia:
+    # no name, initial or birth date.
+    return CaseOverview(row.case_number, row.first_name if personal else "",
+                        row.initial if personal else "", row.birth_date if personal else None,
                         loc.code if loc else "", people, tuple(views), tuple(tasks))
 
 
+def _event_category(e: Any) -> Category | str | None:
+    """The category of an event's data; None: always shown (consent-free or basis data)."""
+    if e.instance_id is not None:
+        if e.route_id in CONSENT_FREE:
+            return None
+        return ROUTE_CATEGORIES.get(e.route_id, f"de gegevens van route {e.route_id}")
+    if e.kind == "participant_added":
+        return None  # role and username of a professional: basis data of the case
+    return CASE_CATEGORIES.get(e.kind, "deze gegevens")
+
+
+def _event_data(e: Any, full: bool, limit: _Limit | None, roles: frozenset[str]
+                ) -> dict[str, Any]:
+    """The event's data as this reader may see it, or a note saying why it is left out."""
+    if not full:
+        return {"data": {}}
+    payload = dict(e.payload or {})
+    if limit is None or not payload or e.actor == limit.username:
+        return {"data": payload}  # complete view, nothing to hide, or their own record
+    if e.kind in ("consent", "consent_transfer"):
+        if concerns(roles, str(payload.get("scope", ""))):
+            return {"data": payload}
+        return {"data": {}, "niet_gedeeld": "niet gedeeld: toestemming die een andere "
+                                            "organisatie betreft"}
+    category = _event_category(e)
+    if category is None or (isinstance(category, Category) and limit.shows(category)):
+        return {"data": payload}
+    return {"data": {}, "niet_gedeeld": withheld_note(category)}
+
+
+def _reveals_compartment(app: App, e: Any, hidden: set[str], actor: Actor) -> bool:
+    """A step that starts a hidden compartment route (``veiligheid_in_geding`` starts the
+    meldcode) would show that the meldcode exists: only its own actor sees it."""
+    if e.kind != "transition" or not hidden or e.actor == actor.username:
+        return False
+    spec = app.catalog.get(e.route_id, e.route_version)
+    transition = spec.transition(e.trigger, e.from_state)
+    return transition is not None and any(s.route in hidden for s in transition.start)
+
+
 def history(app: App, actor: Actor, case_number: str) -> list[dict[str, Any]]:
-    """The case's events, oldest first."""
+    """The case's events, oldest first, as far as this reader may see them."""
     try:
         with read(app.engine) as conn:
             row = _case(conn, case_number)
             full = _read_allowed(conn, actor, row, "history")
-            seen = {i.id for i in access.visible_instances(conn, actor,
-                                                            repo.case_instances(conn, row.id))}
+            limit = _limit(conn, actor, row, full)
+            all_instances = repo.case_instances(conn, row.id)
+            seen_rows = access.visible_instances(conn, actor, all_instances)
+            seen = {i.id for i in seen_rows}
+            hidden = set(COMPARTMENTS) - {i.route_id for i in seen_rows}
+            shown = [e for e in repo.case_events(conn, row.id)
+                     if (e.instance_id is None or e.instance_id in seen)
+                     and not _reveals_compartment(app, e, hidden, actor)]
+            # Numbered in the reader's list: the chain's own numbers would show a gap where a
+            # compartment's events are (for a complete reader both are the same, 1..n).
             events = [
-                {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
+                {"seq": n, "at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
                  "route": e.route_id, "version": e.route_version, "trigger": e.trigger,
-                 "from": e.from_state, "to": e.to_state, "data": e.payload if full else {}}
-                for e in repo.case_events(conn, row.id)
-                if e.instance_id is None or e.instance_id in seen
+                 "from": e.from_state, "to": e.to_state,
+                 **_event_data(e, full, limit, actor.roles)}
+                for n, e in enumerate(shown, start=1)
             ]
     except access.Denied as denied:
         raise access.refused(app, actor, denied) from None
@@ -326,3 +446,48 @@ def my_tasks(app: App, actor: Actor) -> list[dict[str, Any]]:
          "role": t.role, "title": t.title, "due": t.due_at.isoformat() if t.due_at else None}
         for t in rows
     ]
+
+
+SEARCH_LIMIT = 50
+
+
+def search_cases(app: App, actor: Actor, text: str, *, route: str | None = None
+                 ) -> list[dict[str, Any]]:
+    """Cases the actor may find, by case number or by the start of the child's first name.
+
+    The same three layers as reading: the policy's ``search`` action per case; a name matches only
+    where the searcher may read the child's name (consent, for a partner); the ``route`` filter
+    counts only routes the searcher may see, so a hidden meldcode never makes a case match.
+    Logged: one search record (never the search text, it may be a name) and one per case found.
+    """
+    needle = text.strip()
+    if len(needle) < 2:
+        raise InvalidInput("zoek op minstens 2 tekens: een casusnummer of het begin van een "
+                           "voornaam")
+    if route is not None and route not in app.catalog:
+        raise InvalidInput(f"onbekende route {route!r}")
+    now = app.clock.now()
+
+    def work(conn: Connection) -> list[dict[str, Any]]:
+        codes = {loc.id: loc.code for loc in repo.all_locations(conn)}
+        hits: list[dict[str, Any]] = []
+        for row in search_repo.candidate_cases(conn, needle, SEARCH_LIMIT * 4):
+            if not access.permits(conn, actor, row, Action.SEARCH):
+                continue
+            limit = _limit(conn, actor, row, access.permits(conn, actor, row, Action.READ))
+            personal = limit is None or limit.shows(Category.PERSONALIA)
+            if row.case_number.lower() != needle.lower() and not personal:
+                continue  # a name may not find a case whose name the searcher may not read
+            routes = sorted({i.route_id for i in access.visible_instances(
+                conn, actor, repo.case_instances(conn, row.id))})
+            if route is not None and route not in routes:
+                continue
+            hits.append({"case": row.case_number, "location": codes.get(row.location_id, ""),
+                         "first_name": row.first_name if personal else "", "routes": routes})
+            access.log(conn, actor, now, row, Action.SEARCH, "zoekresultaat")
+            if len(hits) >= SEARCH_LIMIT:
+                break
+        access.log(conn, actor, now, None, Action.SEARCH, f"zoeken: {len(hits)} treffer(s)")
+        return hits
+
+    return write(app.engine, work)

@@ -62,7 +62,11 @@ def test_other_organisation_and_non_participant_partner_get_the_missing_case_ans
             with pytest.raises(NotFound) as refused:
                 call(probe)
             assert str(refused.value) == missing.replace("KOV-99999", case)
-    join_team(world.app, case, "wijkcoach")  # as a participant the wijkcoach sees it
+    join_team(world.app, case, "wijkcoach")  # as a participant the wijkcoach sees it,
+    assert case_overview(world.app, world.wijkcoach, case).case_number == case
+    # and the child's name once the parents consented to sharing with the wijkcoach.
+    assert case_overview(world.app, world.wijkcoach, case).first_name == ""
+    record_consent(world.app, world.coach, case, "kinderopvang_naar_wijkcoach", "gegeven")
     assert case_overview(world.app, world.wijkcoach, case).first_name == "Zwaantje"
 
 

@@ -5,9 +5,9 @@ Revises: 0005
 Create Date: 2026-11-23
 """
 
-import sqlalchemy as sa  # noqa: F401
-import sqlmodel  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
 
 
 revision = '0006'
@@ -17,8 +17,30 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('retention_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('case_number', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('chain', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('chain_seq', sa.Integer(), nullable=False),
+    sa.Column('chain_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('term', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('term_start', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('term_end', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('removed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('removed_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('access_seq', sa.Integer(), nullable=False),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('retention_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_retention_records_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_retention_records_chain'), ['chain'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('retention_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_retention_records_chain'))
+        batch_op.drop_index(batch_op.f('ix_retention_records_case_id'))
+    op.drop_table('retention_records')

@@ -17,8 +17,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # Indexes of the stalled-case audit (kovflow/store/stalled_repo.py): open instances by their
+    # last event, undecided consents by the moment they were asked.
+    op.create_index('ix_route_instances_open_updated', 'route_instances', ['updated_at'],
+                    unique=False, sqlite_where=sa.text('closed_at IS NULL'),
+                    postgresql_where=sa.text('closed_at IS NULL'))
+    op.create_index('ix_consents_asked_open', 'consents', ['asked_at'], unique=False,
+                    sqlite_where=sa.text("status = 'gevraagd'"),
+                    postgresql_where=sa.text("status = 'gevraagd'"))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_consents_asked_open', table_name='consents')
+    op.drop_index('ix_route_instances_open_updated', table_name='route_instances')

@@ -1,0 +1,181 @@
+"""The subject-access export (AVG art. 15): everything kovflow holds about one case, for the parents.
+
+``export_case`` gathers the child's data, the participants, the routes with their states and
+data, the timeline of events, the consents, the anonymous consultations asked about the case and
+the access report (who accessed the file) as one JSON-ready document; ``render_html`` turns it
+into one self-contained Dutch page (no scripts, no external resources) to print or hand over.
+
+Who may export: the childcare organisation answers the request (it holds the child file), so
+childcare staff who may read the case (participant, or same location or organisation), and
+functioneel beheer (admin) and the operator, who handle AVG requests for the installation.
+Partners (wijkcoach, JGZ, ...) answer from their own files. Anyone else gets the answer for a
+missing case; the refusal and the export itself are access-logged.
+
+The meldcode compartments are never part of the export: whether and what parents may see of a
+meldcode file is decided case by case by the aandachtsfunctionaris (AVG art. 23, UAVG art. 41:
+the protection of the child or of the person who reported). The export says so in the same words
+whether or not such a route exists, so it does not reveal one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kovflow.access.policy import COMPARTMENTS, Action, group_of
+from kovflow.actor import Actor
+from kovflow.errors import InvalidInput, NotFound
+from kovflow.services import access
+from kovflow.services.context import App
+from kovflow.store import repo, retention_repo
+from kovflow.store.db import Connection, write
+
+_AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+_VERB = {"read": "bekeek", "write": "wijzigde", "search": "zocht"}
+FORMATS = ("json", "html")
+MELDCODE_NOTE = ("Gegevens uit de meldcode (huiselijk geweld en kindermishandeling) staan niet in "
+                 "dit overzicht. Of en welke gegevens daaruit gedeeld kunnen worden, beoordeelt de "
+                 "aandachtsfunctionaris apart (AVG art. 23, UAVG art. 41).")
+
+
+def _may_export(conn: Connection, actor: Actor, case_row: Any) -> bool:
+    if actor.operator or "admin" in actor.roles:
+        return True
+    return group_of(actor.roles) == "childcare" and access.permits(conn, actor, case_row,
+                                                                    Action.READ)
+
+
+def export_case(app: App, actor: Actor, case_number: str) -> dict[str, Any]:
+    """The whole case as a JSON-ready document (one transaction; access-logged)."""
+    now = app.clock.now()
+
+    def work(conn: Connection) -> dict[str, Any]:
+        case_row = repo.case_by_number(conn, case_number)
+        if case_row is None:
+            raise NotFound("case", case_number)
+        if not _may_export(conn, actor, case_row):
+            raise access.Denied(case_row.case_number, case_row.id, Action.READ,
+                                "inzageverzoek (export)")
+        # Logged first, so the export's own access is part of the access report it contains.
+        access.log(conn, actor, now, case_row, Action.READ, "inzageverzoek (export)")
+        return _document(conn, case_row, now)
+
+    try:
+        return write(app.engine, work)
+    except access.Denied as denied:
+        raise access.refused(app, actor, denied) from None
+
+
+def _document(conn: Connection, case_row: Any, now: datetime) -> dict[str, Any]:
+    loc = next((x for x in repo.all_locations(conn) if x.id == case_row.location_id), None)
+    hidden = {r.id for r in repo.case_instances(conn, case_row.id) if r.route_id in COMPARTMENTS}
+    routes = [{
+        "route": r.route_id, "versie": r.route_version, "stand": r.state,
+        "gestart": _iso(r.started_at), "bijgewerkt": _iso(r.updated_at),
+        "afgesloten": _iso(r.closed_at), "gegevens": dict(r.data or {}),
+    } for r in repo.case_instances(conn, case_row.id) if r.id not in hidden]
+    events = [{
+        "nummer": e.seq, "moment": _iso(e.at), "door": e.actor, "soort": e.kind,
+        "route": e.route_id, "stap": e.trigger, "van": e.from_state, "naar": e.to_state,
+        "gegevens": dict(e.payload or {}),
+    } for e in repo.case_events(conn, case_row.id)
+        if e.instance_id not in hidden and e.route_id not in COMPARTMENTS]
+    consents = [{
+        "onderwerp": c.scope, "status": c.status, "doel": c.purpose, "ontvanger": c.recipient,
+        "categorieen": list(c.categories or []), "medisch_uitdrukkelijk": c.medical_explicit,
+        "vorm": c.form, "gevraagd_door": c.asked_by, "gevraagd": _iso(c.asked_at),
+        "besloten": _iso(c.decided_at), "overgedragen": _iso(c.transferred_at),
+    } for c in repo.consent_rows(conn, case_row.id)]
+    participants = [{
+        "wie": p.username or p.name, "rol": p.role, "organisatie": p.organisation,
+        "sinds": _iso(p.since),
+    } for p in repo.case_participants(conn, case_row.id)]
+    return {
+        "soort": "inzageverzoek AVG art. 15",
+        "gemaakt": _iso(now),
+        "casus": case_row.case_number,
+        "kind": {"voornaam": case_row.first_name, "initiaal": case_row.initial,
+                 "geboortedatum": case_row.birth_date.isoformat(),
+                 "locatie": loc.code if loc else "", "locatie_naam": loc.name if loc else "",
+                 "gegevens_bij_aanmelding": dict(case_row.facts or {}),
+                 "geopend": _iso(case_row.created_at), "geopend_door": case_row.created_by},
+        "betrokkenen": participants,
+        "routes": routes,
+        "tijdlijn": events,
+        "toestemmingen": consents,
+        "consultaties": [{
+            "aan": c.get("to_role", ""), "leeftijd": c.get("age_band", ""),
+            "wijk": c.get("wijk", ""), "vraag": c.get("question", ""),
+            "gevraagd": _iso(c.get("asked_at")), "advies": c.get("advice", ""),
+            "beantwoord": _iso(c.get("answered_at")),
+        } for c in retention_repo.case_consultations(conn, case_row.id)],
+        "inzage": _access_report(conn, case_row.id),
+        "meldcode": MELDCODE_NOTE,
+    }
+
+
+def _access_report(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    """Who accessed the file, in Dutch, as ``services.access_report`` words it (compartment
+    steps are named only as 'een beschermd onderdeel', so the report does not reveal them)."""
+    users = {u.username: u for u in repo.all_users(conn)}
+    out = []
+    for r in repo.access_rows(conn, case_id):
+        user = users.get(r.actor)
+        who = f"{user.display_name or user.username} ({user.organisation or 'onbekend'})" \
+            if user else ("de beheerder van kovflow" if r.actor == "operator" else r.actor)
+        when = r.at.astimezone(_AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+        what = "een beschermd onderdeel" if any(c in r.what for c in COMPARTMENTS) else r.what
+        outcome = "" if r.outcome == "allowed" else " (geweigerd: geen toegang)"
+        out.append({"moment": _iso(r.at), "wie": r.actor, "handeling": r.action, "wat": what,
+                    "uitkomst": r.outcome,
+                    "zin": f"{when}: {who} {_VERB.get(r.action, r.action)} het dossier ({what})"
+                           f"{outcome}"})
+    return out
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def render_html(doc: dict[str, Any]) -> str:
+    """The export as one self-contained HTML page in Dutch (autoescaped, no external resources)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from kovflow import exports
+
+    env = Environment(loader=FileSystemLoader(Path(exports.__file__).parent),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["moment"] = _dutch_moment
+    env.filters["ja_nee"] = _value
+    return env.get_template("subject_access.html.j2").render(doc=doc)
+
+
+def _dutch_moment(value: str | None) -> str:
+    if not value:
+        return "-"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        return moment.strftime("%d-%m-%Y")
+    return moment.astimezone(_AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value)
+    return "-" if value is None else str(value)
+
+
+def render(doc: dict[str, Any], fmt: str) -> str:
+    """The export in ``fmt`` (json or html)."""
+    import json
+
+    if fmt == "json":
+        return json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n"
+    if fmt == "html":
+        return render_html(doc)
+    raise InvalidInput(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
