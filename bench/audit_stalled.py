@@ -43,7 +43,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import (  # noqa: E402  (bench/run.py: the shared figure format and PostgreSQL helpers)
+# bench/run.py: the shared figure format and the PostgreSQL helpers
+from run import (
     PG_DEFAULT,
     ROOT,
     Figure,
@@ -226,7 +227,7 @@ def floor_sql(default_cut: str, consent_cut: str, now: str, limit: int | None,
         " JOIN locations l ON l.id = COALESCE(i.location_id, c.location_id)"
         f" WHERE i.closed_at IS NULL AND i.updated_at < {qmark}"
         f" AND i.route_id NOT IN ('meldcode', 'meldcode_medewerker'){lim}) b",
-        "SELECT * FROM (SELECT NULL, c.case_number, l.code, l.wijk, l.organisation, '',"
+        "SELECT * FROM (SELECT CAST(NULL AS INTEGER), c.case_number, l.code, l.wijk, l.organisation, '',"
         " 'gevraagd', s.asked_at AS since, '' FROM consents s"
         " JOIN cases c ON c.id = s.case_id JOIN locations l ON l.id = c.location_id"
         f" WHERE s.status = 'gevraagd' AND s.asked_at < {qmark}{lim}) d",
@@ -279,9 +280,8 @@ def measure(url: str, raw_floor: Callable[[str, list[Any]], int], qmark: str, re
         out["page"] += r
         r, counts["page_floor"] = _median_runs(lambda: raw_floor(page_sql, page_params), 1)
         out["page_floor"] += r
+    report_holder: list[Any] = []
     for _ in range(max(2, repeats // 2)):
-        report_holder: list[Any] = []
-
         def full() -> int:
             report = find_stalled(app, op)
             report_holder.append(report)

@@ -210,7 +210,9 @@ def build_sqlite(path: Path, n_cases: int) -> float:
     upgrade(app.engine)
     app.engine.dispose()
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=OFF")  # a bulk load into a fresh file: no rollback needed
     conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-524288")
     conn.execute("BEGIN")
     for rows in generate(n_cases, chunk=50_000):
         for table in ORDER:
@@ -223,6 +225,7 @@ def build_sqlite(path: Path, n_cases: int) -> float:
         print(f"  sqlite: {rows.ids.get('cases', 0):,} cases", flush=True)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
+    conn.execute("PRAGMA journal_mode=WAL")  # as kovflow runs it
     conn.close()
     marker.write_text(json.dumps(want))
     return time.perf_counter() - t0
@@ -269,47 +272,53 @@ def floor_sql(dialect: str) -> str:
              if dialect == "sqlite"
              else "c.birth_date > (" + j("uitstroom_datum") + ")::date - interval '4 years'")
     p = "?" if dialect == "sqlite" else "%s"
+
+    def participant(role: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM participants x WHERE x.case_id = ri.case_id "
+                f"AND x.role = '{role}')")
+
+    def reached(route: str, state: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM events e WHERE e.case_id = ri.case_id "
+                f"AND e.route_id = '{route}' AND e.to_state = '{state}')")
+
+    home = ("EXISTS (SELECT 1 FROM route_instances h WHERE h.case_id = ri.case_id AND "
+            "h.route_id = 'ambulante_inzet' AND "
+            + j("intensiteit").replace("ri.", "h.") + " = 'begeleiding_thuis')")
+    deployed = {
+        "coach": participant("coach"), "logopedist": participant("logopedist"),
+        "jeugdverpleegkundige": participant("jgz") + " OR "
+        + reached("warme_overdracht_jgz", "gesprek_gevoerd"),
+        "wijkcoach": participant("wijkcoach") + " OR " + reached("wijkcoach", "betrokken"),
+        "ambulant_begeleider": participant("ambulant_begeleider") + " OR "
+        + reached("ambulante_inzet", "in_uitvoering"),
+        "thuisondersteuning": home,
+    }
+    sums = ",\n       ".join(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+                              for cond in deployed.values())
     return f"""
-WITH t AS (
-  SELECT ri.case_id, c.location_id, {j('vve_datum')} AS vve
+SELECT c.location_id, 'trajecten', count(*),
+       sum(CASE WHEN {j('vve_datum')} IS NOT NULL AND {j('vve_datum')} <= {p} THEN 1 ELSE 0 END),
+       {sums}
   FROM route_instances ri JOIN cases c ON c.id = ri.case_id
-  WHERE ri.route_id = 'plaatsing' AND {j('startdatum')} IS NOT NULL AND {j('startdatum')} <= {p}
-    AND ({j('uitstroom_datum')} IS NULL OR {j('uitstroom_datum')} >= {p})
-), d AS (
-  SELECT case_id, 'coach' AS k FROM participants WHERE role = 'coach'
-  UNION SELECT case_id, 'logopedist' FROM participants WHERE role = 'logopedist'
-  UNION SELECT case_id, 'jeugdverpleegkundige' FROM participants WHERE role = 'jgz'
-  UNION SELECT case_id, 'wijkcoach' FROM participants WHERE role = 'wijkcoach'
-  UNION SELECT case_id, 'ambulant_begeleider' FROM participants WHERE role = 'ambulant_begeleider'
-  UNION SELECT case_id, 'jeugdverpleegkundige' FROM events
-        WHERE route_id = 'warme_overdracht_jgz' AND to_state = 'gesprek_gevoerd'
-  UNION SELECT case_id, 'wijkcoach' FROM events WHERE route_id = 'wijkcoach' AND to_state = 'betrokken'
-  UNION SELECT case_id, 'ambulant_begeleider' FROM events
-        WHERE route_id = 'ambulante_inzet' AND to_state = 'in_uitvoering'
-  UNION SELECT ri.case_id, 'thuisondersteuning' FROM route_instances ri
-        WHERE ri.route_id = 'ambulante_inzet' AND {j('intensiteit')} = 'begeleiding_thuis'
-)
-SELECT location_id, 'trajecten' AS k, count(*) AS n,
-       sum(CASE WHEN vve IS NOT NULL AND vve <= {p} THEN 1 ELSE 0 END) AS m
-  FROM t GROUP BY location_id
-UNION ALL
-SELECT t.location_id, d.k, count(*), 0 FROM t JOIN d ON d.case_id = t.case_id
-  GROUP BY t.location_id, d.k
+ WHERE ri.route_id = 'plaatsing' AND {j('startdatum')} IS NOT NULL AND {j('startdatum')} <= {p}
+   AND ({j('uitstroom_datum')} IS NULL OR {j('uitstroom_datum')} >= {p})
+ GROUP BY c.location_id
 UNION ALL
 SELECT c.location_id, 'uitstroom:' || {j('uitstroom_reden')} || ':'
        || CASE WHEN {early} THEN 'voortijdig' ELSE 'regulier' END,
-       count(*), sum(CASE WHEN {j('passend_geboden')} IN ('true', '1') THEN 1 ELSE 0 END)
+       count(*), sum(CASE WHEN {j('passend_geboden')} IN ('true', '1') THEN 1 ELSE 0 END),
+       0, 0, 0, 0, 0, 0
   FROM route_instances ri JOIN cases c ON c.id = ri.case_id
-  WHERE ri.route_id = 'plaatsing' AND {j('uitstroom_datum')} >= {p}
-    AND {j('uitstroom_datum')} <= {p}
-  GROUP BY c.location_id, 2
+ WHERE ri.route_id = 'plaatsing' AND {j('uitstroom_datum')} >= {p}
+   AND {j('uitstroom_datum')} <= {p}
+ GROUP BY c.location_id, 2
 """
 
 
 def floor_runner(dialect: str, conn: Any) -> Callable[[], list[Any]]:
     sql = floor_sql(dialect)
     start, end = YEAR[0].isoformat(), YEAR[1].isoformat()
-    params = (end, start, end, start, end)
+    params = (end, end, start, start, end)
 
     def run() -> list[Any]:
         cur = conn.cursor()
@@ -323,10 +332,11 @@ def floor_runner(dialect: str, conn: Any) -> Callable[[], list[Any]]:
     return run
 
 
-def _totals(rows: list[Any]) -> tuple[int, int]:
-    trajecten = sum(r[2] for r in rows if r[1] == "trajecten")
+def _totals(rows: list[Any]) -> tuple[int, ...]:
+    """Trajecten, VE, the six disciplines and leavers, summed over the locations."""
+    per = [r for r in rows if r[1] == "trajecten"]
     leavers = sum(r[2] for r in rows if str(r[1]).startswith("uitstroom:"))
-    return trajecten, leavers
+    return (*(sum(int(r[i] or 0) for r in per) for i in range(2, 10)), leavers)
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -340,7 +350,8 @@ def measure(label: str, url: str, floor: Callable[[], list[Any]], repeats: int
 
     report = kovflow()  # warm-up (and the consistency check below)
     rows = floor()
-    got = (report.total.trajecten, report.total.leavers)
+    t = report.total
+    got = (t.trajecten, t.ve.count, *(s.count for s in t.disciplines.values()), t.leavers)
     if got != _totals(rows):
         raise SystemExit(f"{label}: kovflow and the floor disagree: {got} != {_totals(rows)}")
     k_runs: list[float] = []
@@ -353,8 +364,44 @@ def measure(label: str, url: str, floor: Callable[[], list[Any]], repeats: int
     app.engine.dispose()
     print(f"{label}: monitor {statistics.median(k_runs):.3f} s [{min(k_runs):.3f}-"
           f"{max(k_runs):.3f}], floor {statistics.median(f_runs):.3f} s "
-          f"[{min(f_runs):.3f}-{max(f_runs):.3f}]; {got[0]:,} trajecten, {got[1]:,} leavers")
-    return {"runs": k_runs, "floor_runs": f_runs, "trajecten": got[0], "leavers": got[1]}
+          f"[{min(f_runs):.3f}-{max(f_runs):.3f}]; {got[0]:,} trajecten, {got[-1]:,} leavers")
+    return {"runs": k_runs, "floor_runs": f_runs, "trajecten": got[0], "leavers": got[-1]}
+
+
+def run_sqlite(n: int, repeats: int) -> dict[str, Any]:
+    path = FOLDER / f"monitor_{n}.db"
+    build_s = build_sqlite(path, n)
+    print(f"sqlite: {n:,} cases ready" + (f", built in {build_s:.0f} s" if build_s else ""))
+    raw = sqlite3.connect(path)
+    result = measure("sqlite", f"sqlite:///{path}", floor_runner("sqlite", raw), repeats)
+    raw.close()
+    if build_s:
+        result["build_s"] = round(build_s, 1)
+    return result
+
+
+def run_postgres(n: int, repeats: int, url: str) -> dict[str, Any]:
+    import psycopg
+
+    schema = f"kovbench_monitor_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(**_pg_conninfo(url), autocommit=True)
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in url else "?"
+        pg_url = f"{url}{sep}options=-csearch_path%3D{schema}"
+        build_s = build_postgres(pg_url, n)
+        print(f"postgres: {n:,} cases built in {build_s:.0f} s")
+        with psycopg.connect(**_pg_conninfo(url), options=f"-csearch_path={schema}") as raw:
+            result = measure("postgres", pg_url, floor_runner("postgres", raw), repeats)
+        result["build_s"] = round(build_s, 1)
+        return result
+    finally:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.close()
+
+
+def _sidecar(backend: str, n: int) -> Path:
+    return FOLDER / f"monitor_year_{backend}_{n}.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -362,49 +409,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="100,000 cases, 3 repeats")
     parser.add_argument("--cases", type=int, default=None)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both",
+                        help="measure one backend; the figure combines it with the other "
+                             "backend's last result for the same size (kept in var/bench/)")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args(argv)
     n = args.cases or (100_000 if args.quick else 1_000_000)
     repeats = args.repeats or (3 if args.quick else 5)
+    FOLDER.mkdir(parents=True, exist_ok=True)
 
-    path = FOLDER / f"monitor_{n}.db"
-    build_s = build_sqlite(path, n)
-    print(f"sqlite: {n:,} cases ready" + (f", built in {build_s:.0f} s" if build_s else ""))
-    raw = sqlite3.connect(path)
-    sq = measure("sqlite", f"sqlite:///{path}", floor_runner("sqlite", raw), repeats)
-    raw.close()
+    if args.backend in ("sqlite", "both"):
+        _sidecar("sqlite", n).write_text(json.dumps(run_sqlite(n, repeats)))
+    if args.backend in ("postgres", "both") and not args.skip_postgres:
+        why = pg_reachable(PG_DEFAULT)
+        if why:
+            print(f"postgres: skipped ({why})")
+        else:
+            _sidecar("postgres", n).write_text(json.dumps(run_postgres(n, repeats, PG_DEFAULT)))
+
+    if not _sidecar("sqlite", n).exists():
+        print("no SQLite result for this size yet: run with --backend sqlite; nothing written")
+        return 0
+    sq = json.loads(_sidecar("sqlite", n).read_text())
     extra: dict[str, Any] = {"cases": n, "period": f"{YEAR[0]}..{YEAR[1]}",
                              "trajecten": sq["trajecten"], "leavers": sq["leavers"],
-                             "sqlite_build_s": round(build_s, 1),
+                             "sqlite_build_s": sq.get("build_s", 0.0),
                              "backend": f"sqlite {sqlite3.sqlite_version}"}
-
-    url = PG_DEFAULT
-    why = None if args.skip_postgres else pg_reachable(url)
-    if args.skip_postgres or why:
-        extra["postgres"] = f"skipped: {why or '--skip-postgres'}"
+    if _sidecar("postgres", n).exists():
+        pg = json.loads(_sidecar("postgres", n).read_text())
+        med, floor = statistics.median(pg["runs"]), statistics.median(pg["floor_runs"])
+        extra.update(postgres_value=round(med, 4), postgres_floor=round(floor, 4),
+                     postgres_ratio=round(med / floor, 2), postgres_build_s=pg["build_s"],
+                     postgres_runs=len(pg["runs"]))
     else:
-        import psycopg
-
-        schema = f"kovbench_monitor_{uuid.uuid4().hex[:8]}"
-        admin = psycopg.connect(**_pg_conninfo(url), autocommit=True)
-        admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            sep = "&" if "?" in url else "?"
-            pg_url = f"{url}{sep}options=-csearch_path%3D{schema}"
-            pg_build = build_postgres(pg_url, n)
-            print(f"postgres: {n:,} cases built in {pg_build:.0f} s")
-            with psycopg.connect(**_pg_conninfo(url), options=f"-csearch_path={schema}") as raw_pg:
-                pg = measure("postgres", pg_url, floor_runner("postgres", raw_pg), repeats)
-            extra.update(
-                postgres_value=round(statistics.median(pg["runs"]), 4),
-                postgres_floor=round(statistics.median(pg["floor_runs"]), 4),
-                postgres_ratio=round(statistics.median(pg["runs"])
-                                     / statistics.median(pg["floor_runs"]), 2),
-                postgres_build_s=round(pg_build, 1))
-        finally:
-            admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            admin.close()
-
+        extra["postgres"] = "not measured for this size"
     figure = Figure("monitor_year_1m", statistics.median(sq["runs"]), "s", sq["runs"],
                     "under 1 s for a year", statistics.median(sq["floor_runs"]),
                     sq["floor_runs"], extra)

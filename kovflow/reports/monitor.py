@@ -289,9 +289,9 @@ def _per_location(conn: Connection, start: date, end: date) -> dict[int, _Raw]:
         return raw.setdefault(location_id, _Raw())
 
     for r in monitor_repo.trajecten(conn, start, end):
-        at(r.location_id).trajecten, at(r.location_id).ve = int(r.n), int(r.ve or 0)
-    for r in monitor_repo.disciplines(conn, start, end):
-        at(r.location_id).disciplines[r.discipline] = int(r.n)
+        here = at(r.location_id)
+        here.trajecten, here.ve = int(r.n), int(r.ve or 0)
+        here.disciplines = {d: int(r._mapping[d] or 0) for d in monitor_repo.DISCIPLINE_NAMES}
     for r in monitor_repo.leavers(conn, start, end):
         at(r.location_id).leavers.append((r.birth_date, date.fromisoformat(r.datum),
                                           r.reden or "", bool(r.passend)))

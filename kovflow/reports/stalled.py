@@ -111,7 +111,7 @@ class StalledFilters:
         return " ".join(words)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Finding:
     """One stalled route instance (or consent) under one rule: pseudonymised, no child data."""
 
@@ -265,26 +265,36 @@ def idle_cutoff(calendar: WorkCalendar, now: datetime, d: Duration) -> datetime:
 class _Plan:
     """What to ask the store for, built from the catalog, the thresholds and the filters."""
 
-    idle_cutoffs: dict[datetime, list[tuple[str, str]]] = field(default_factory=dict)
-    idle_default: datetime | None = None
-    finals: list[tuple[str, str]] = field(default_factory=list)
+    idle_default: datetime
+    idle_cutoffs: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    finals: set[tuple[str, str]] = field(default_factory=set)
     gesprek: list[tuple[str, str, str]] = field(default_factory=list)
     servicenorm: dict[date, list[tuple[str, str, str]]] = field(default_factory=dict)
     beslistermijn: dict[date, list[tuple[str, str, str]]] = field(default_factory=dict)
 
+    @property
+    def idle_latest(self) -> datetime:
+        """The latest cut-off of any state: rows after it are never idle."""
+        return max([self.idle_default, *self.idle_cutoffs.values()])
+
 
 def _plan(app: App, now: datetime, th: _Thresholds) -> _Plan:
     cal = app.calendar
-    plan = _Plan(idle_default=idle_cutoff(cal, now, Duration(th.idle_default, "werkdagen")))
-    seen: set[tuple[str, str]] = set()
+    memo: dict[Duration, datetime] = {}
+
+    def cut(d: Duration) -> datetime:
+        if d not in memo:  # many states share a threshold: count the werkdagen once
+            memo[d] = idle_cutoff(cal, now, d)
+        return memo[d]
+
+    plan = _Plan(idle_default=cut(Duration(th.idle_default, "werkdagen")))
     for spec in app.catalog:
         for name, state in spec.states.items():
             key = (spec.id, name)
-            if key in seen:
+            if key in plan.idle_cutoffs or key in plan.finals:
                 continue  # the first version listed decides (versions share their thresholds)
-            seen.add(key)
             if state.final:
-                plan.finals.append(key)
+                plan.finals.add(key)
                 continue
             idle: Duration | None = None
             if key in th.idle_states:
@@ -294,7 +304,7 @@ def _plan(app: App, now: datetime, th: _Thresholds) -> _Plan:
             elif state.idle is not None:
                 idle = state.idle
             if idle is not None:
-                plan.idle_cutoffs.setdefault(idle_cutoff(cal, now, idle), []).append(key)
+                plan.idle_cutoffs[key] = cut(idle)
             for dl in state.deadlines:
                 if spec.id == BESCHIKKING_ROUTE and dl.rule in ("servicenorm", "beslistermijn"):
                     target = plan.servicenorm if dl.rule == "servicenorm" else plan.beslistermijn
@@ -307,6 +317,10 @@ def _plan(app: App, now: datetime, th: _Thresholds) -> _Plan:
                 if item not in plan.gesprek:
                     plan.gesprek.append(item)
     return plan
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 _Collector = Callable[[stalled_repo.Scope], Sequence[Any]]
@@ -351,7 +365,18 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
     consent_cut = idle_cutoff(cal, now, Duration(th.consent, "werkdagen"))
     if before is not None:
         consent_cut = min(consent_cut, before)
-    idle_default = plan.idle_default or now
+
+    def idle_keep(row: Any) -> bool:
+        key = (row.route_id, row.state)
+        if key in plan.finals:
+            return False
+        since = _aware(row.since)
+        return since < plan.idle_cutoffs.get(key, plan.idle_default) and (
+            before is None or since < before)
+
+    def idle(scope: stalled_repo.Scope) -> list[Any]:
+        return stalled_repo.idle_instances(conn, plan.idle_latest, idle_keep, scope)
+
     return [
         ("beschikking_beslistermijn", dated(plan.beslistermijn)),
         ("taak_over_tijd", lambda scope: stalled_repo.overdue_tasks(
@@ -362,12 +387,9 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
         ("toestemming_onbeslist", lambda scope: stalled_repo.undecided_consents(
             conn, consent_cut, scope)),
         ("beschikking_servicenorm", dated(plan.servicenorm)),
-        ("geen_voortgang", lambda scope: stalled_repo.idle_instances(
-            conn, plan.idle_cutoffs, idle_default, plan.finals, before,
+        ("geen_voortgang", lambda scope: idle(
             replace(scope, exclude_routes=(*scope.exclude_routes, ROLLOUT_ROUTE)))),
-        ("uitrol_stap", lambda scope: stalled_repo.idle_instances(
-            conn, plan.idle_cutoffs, idle_default, plan.finals, before,
-            replace(scope, routes=(ROLLOUT_ROUTE,)))),
+        ("uitrol_stap", lambda scope: idle(replace(scope, routes=(ROLLOUT_ROUTE,)))),
     ]
 
 
@@ -395,25 +417,29 @@ def _validate(app: App, filters: StalledFilters) -> None:
 
 
 class _Labels:
-    """Route titles and Dutch state labels, looked up once per (route, version, state)."""
+    """Route title, Dutch state label and the state's task role, once per (route, version, state).
+
+    The role is the one the state's task is for: who is expected to move.
+    """
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.cache: dict[tuple[str, int, str], tuple[str, str]] = {}
+        self.cache: dict[tuple[str, int, str], tuple[str, str, str]] = {}
 
-    def __call__(self, route_id: str, version: int, state: str) -> tuple[str, str]:
+    def __call__(self, route_id: str, version: int, state: str) -> tuple[str, str, str]:
         key = (route_id, version, state)
         found = self.cache.get(key)
         if found is None:
             spec: RouteSpec | None = None
-            for candidate in (version, None):
+            for candidate in (version or None, None):
                 try:
-                    spec = self.app.catalog.get(route_id, candidate or None)
+                    spec = self.app.catalog.get(route_id, candidate)
                     break
                 except KovflowError:
                     continue
             st = spec.states.get(state) if spec is not None else None
-            found = (spec.title if spec else route_id, st.label if st else state)
+            found = (spec.title if spec else route_id, st.label if st else state,
+                     st.task.role if st is not None and st.task is not None else "")
             self.cache[key] = found
         return found
 
@@ -462,21 +488,26 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
 
     with read(app.engine) as conn:
         collectors = _collectors(app, conn, now, th, filters)
-        for code, run in collectors:
-            if _wanted(filters, code, confidential=True) and filters.route in (
-                    None, *CONFIDENTIAL_ROUTES):
-                confidential.update(r.instance_id for r in run(_scope(filters, True, None)))
+        secret_scope = _scope(filters, True, None)
+        secret_ids = (stalled_repo.open_instance_ids(conn, secret_scope.routes or (), secret_scope)
+                      if secret_scope.routes else ())
+        if secret_ids:  # the few open meldcode instances: every rule, on them only
+            secret_scope = replace(secret_scope, instance_ids=secret_ids)
+            for code, run in collectors:
+                if _wanted(filters, code, confidential=True):
+                    confidential.update(r.instance_id for r in run(secret_scope))
         seen: set[tuple[Any, str]] = set()
         beslist: set[Any] = set()
-        people: set[str] = set()
         last_severity = 0
+        # (sort key, rule, row, since, age): Findings are built after sorting, for the kept ones.
+        hits: list[tuple[tuple[Any, ...], Rule, Any, datetime, int]] = []
         for code, run in collectors:
             if not _wanted(filters, code, confidential=False):
                 continue
             rule = RULES[code]
             # With a limit, every rule still gives its ``limit`` oldest rows (rules of one
             # severity interleave by age); a lower severity is only read while the page is short.
-            if limit is not None and len(findings) >= limit and rule.severity < last_severity:
+            if limit is not None and len(hits) >= limit and rule.severity < last_severity:
                 complete = False
                 break
             last_severity = rule.severity
@@ -493,42 +524,30 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
                     continue  # past 8 weeks is also past the service norm: report the worse
                 since = _since(row, code)
                 age = age_of(since)
-                title, label = labels(row.route_id, row.route_version, row.state)
-                if code == "toestemming_onbeslist":
-                    title, label = "Toestemming", f"Gevraagd: {row.extra}"
-                role = row.role or _state_role(app, row.route_id, row.route_version, row.state)
-                if row.person:
-                    people.add(row.person)
-                findings.append(Finding(
-                    case_number=row.case_number or row.location_code, location=row.location_code,
-                    wijk=row.wijk, organisation=row.organisation, route=row.route_id,
-                    route_title=title, state=row.state, state_label=label, since=since,
-                    werkdagen=age, role=role, person=row.person or "", person_name="",
-                    rule=code, reason=_reason(rule, row, age), severity=rule.severity,
-                    severity_label=SEVERITY_LABELS[rule.severity], next_step=rule.next_step))
-        names = stalled_repo.display_names(conn, people)
-    findings = [replace(f, person_name=names.get(f.person, "")) if f.person else f
-                for f in findings]
-    findings.sort(key=lambda f: (-f.severity, -f.werkdagen, f.since, f.case_number, f.rule))
-    if limit is not None and len(findings) > limit:
-        findings, complete = findings[:limit], False
+                number = row.case_number or row.location_code
+                hits.append(((-rule.severity, -age, since, number, code), rule, row, since, age))
+        hits.sort(key=lambda h: h[0])
+        if limit is not None and len(hits) > limit:
+            hits, complete = hits[:limit], False
+        names = stalled_repo.display_names(conn, {h[2].person for h in hits if h[2].person})
+    findings = []
+    for _, rule, row, since, age in hits:
+        title, label, role = labels(row.route_id, row.route_version, row.state)
+        if rule.code == "toestemming_onbeslist":
+            title, label, role = "Toestemming", f"Gevraagd: {row.extra}", ""
+        findings.append(Finding(
+            case_number=row.case_number or row.location_code, location=row.location_code,
+            wijk=row.wijk, organisation=row.organisation, route=row.route_id, route_title=title,
+            state=row.state, state_label=label, since=since, werkdagen=age,
+            role=row.role or role, person=row.person or "",
+            person_name=names.get(row.person, "") if row.person else "", rule=rule.code,
+            reason=_reason(rule, row, age), severity=rule.severity,
+            severity_label=SEVERITY_LABELS[rule.severity], next_step=rule.next_step))
     counts: dict[str, int] = {}
     for f in findings:
         counts[f.rule] = counts.get(f.rule, 0) + 1
     return StalledReport(generated_at=now, filters=filters, findings=findings, counts=counts,
                          confidential=len(confidential), complete=complete)
-
-
-def _state_role(app: App, route_id: str, version: int, state: str) -> str:
-    """The role the state's task is for: who is expected to move."""
-    if not route_id:
-        return ""
-    try:
-        spec = app.catalog.get(route_id, version)
-    except KovflowError:
-        return ""
-    st = spec.states.get(state)
-    return st.task.role if st is not None and st.task is not None else ""
 
 
 def find_stalled(app: App, actor: Actor, filters: StalledFilters | None = None) -> StalledReport:

@@ -17,9 +17,10 @@ Argon2 runs outside the database transactions, so a slow hash never holds SQLite
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,8 +68,9 @@ class LoginThrottled(LoginRefused):
 class Session:
     """A live browser session as the web layer needs it."""
 
-    token: str  # opaque, for the cookie; only its hash is stored
-    csrf_token: str
+    # Secrets stay out of repr(), so a logged or printed Session cannot leak them.
+    token: str = field(repr=False)  # opaque, for the cookie; only its hash is stored
+    csrf_token: str = field(repr=False)
     actor: Actor
     expires_at: datetime  # the earlier of idle and absolute expiry
 
@@ -218,6 +220,12 @@ def session_for(app: App, token: str) -> Session:
         write(app.engine, lambda conn: account_repo.touch_session(conn, int(row.id), now))
         last_seen = now
     return Session(token, str(row.csrf_token), _actor(row), min(last_seen + cfg.idle, absolute_end))
+
+
+def csrf_ok(session: Session, submitted: str | None) -> bool:
+    """True when a form's CSRF field matches the session's token (constant-time comparison)."""
+    return bool(submitted) and hmac.compare_digest(session.csrf_token.encode(),
+                                                   (submitted or "").encode())
 
 
 def logout(app: App, token: str) -> None:

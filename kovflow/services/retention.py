@@ -154,9 +154,23 @@ def _may_run(actor: Actor) -> None:
         raise InvalidInput("retention is run by functioneel beheer (role admin) or the operator")
 
 
-def _due(conn: Connection, policy: RetentionPolicy, now: datetime) -> list[Due]:
-    """Every case whose routes are all closed and whose term has passed, oldest end first."""
-    closed = [r for r in retention_repo.case_summaries(conn) if int(r.open_routes) == 0]
+def _due(conn: Connection, policy: RetentionPolicy, now: datetime,
+         case_id: int | None = None) -> list[Due]:
+    """Every case (or the one) whose routes are all closed and whose term has passed, oldest
+    end first."""
+    closed = [r for r in retention_repo.case_summaries(conn, case_id) if int(r.open_routes) == 0]
+    out: list[Due] = []
+    # In batches: a statement has a limited number of parameters (SQLite: 32766).
+    for first in range(0, len(closed), _BATCH):
+        out += _due_batch(conn, policy, now, closed[first:first + _BATCH])
+    return sorted(out, key=lambda d: (d.term_end, d.case_id))
+
+
+_BATCH = 500
+
+
+def _due_batch(conn: Connection, policy: RetentionPolicy, now: datetime,
+               closed: list[Any]) -> list[Due]:
     ids = [int(r.id) for r in closed]
     results = retention_repo.closed_results(conn, ids)
     changed = retention_repo.last_event_moments(conn, ids)
@@ -176,7 +190,7 @@ def _due(conn: Connection, policy: RetentionPolicy, now: datetime) -> list[Due]:
         held = ("geschil open: " + ", ".join(open_disputes)) if open_disputes else ""
         out.append(Due(str(r.case_number), cid, rule, str(term), start.isoformat(),
                        end.isoformat(), held))
-    return sorted(out, key=lambda d: (d.term_end, d.case_id))
+    return out
 
 
 def run_retention(app: App, actor: Actor, *, dry_run: bool = False) -> RetentionReport:
@@ -209,7 +223,7 @@ def _remover(app: App, actor: Actor, policy: RetentionPolicy, due: Due, now: dat
 def _remove(conn: Connection, app: App, actor: Actor, policy: RetentionPolicy, due: Due,
             now: datetime) -> dict[str, int] | None:
     """One case in one transaction; re-checked inside it (a step may have reopened the case)."""
-    again = next((d for d in _due(conn, policy, now) if d.case_id == due.case_id), None)
+    again = next(iter(_due(conn, policy, now, due.case_id)), None)
     case_row = repo.case_by_id(conn, due.case_id)
     if again is None or again.held or case_row is None:
         return None

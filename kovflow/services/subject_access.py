@@ -111,17 +111,19 @@ def _document(conn: Connection, case_row: Any, now: datetime) -> dict[str, Any]:
             "gevraagd": _iso(c.get("asked_at")), "advies": c.get("advice", ""),
             "beantwoord": _iso(c.get("answered_at")),
         } for c in retention_repo.case_consultations(conn, case_row.id)],
-        "inzage": _access_report(conn, case_row.id),
+        "inzage": _access_report(conn, case_row.id, case_row.created_at),
         "meldcode": MELDCODE_NOTE,
     }
 
 
-def _access_report(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+def _access_report(conn: Connection, case_id: int, opened: datetime) -> list[dict[str, Any]]:
     """Who accessed the file, in Dutch, as ``services.access_report`` words it (compartment
     steps are named only as 'een beschermd onderdeel', so the report does not reveal them)."""
     users = {u.username: u for u in repo.all_users(conn)}
     out = []
     for r in repo.access_rows(conn, case_id):
+        if r.at < opened:
+            continue  # an earlier case with the same id, removed by retention (SQLite reuses ids)
         user = users.get(r.actor)
         who = f"{user.display_name or user.username} ({user.organisation or 'onbekend'})" \
             if user else ("de beheerder van kovflow" if r.actor == "operator" else r.actor)

@@ -12,11 +12,14 @@ correctly on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Index, and_, case, func, literal, or_, select, union
+from sqlalchemy import ColumnElement, Connection, Index, String, and_, case, exists, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 # The table classes, not repo.py: tables.py imports this module at its end (to register the
 # indexes), when repo.py may itself be half-imported.
@@ -28,31 +31,62 @@ instances = RouteInstance.__table__  # type: ignore[attr-defined]
 locations = Location.__table__  # type: ignore[attr-defined]
 participants = Participant.__table__  # type: ignore[attr-defined]
 
-# Disciplines (monitor names) deployed in a traject, read from participants by role ...
-PARTICIPANT_DISCIPLINES: dict[str, str] = {
-    "coach": "coach", "logopedist": "logopedist", "jgz": "jeugdverpleegkundige",
-    "wijkcoach": "wijkcoach", "ambulant_begeleider": "ambulant_begeleider",
+# Disciplines (monitor names) deployed in a traject: a participant in one of these roles ...
+PARTICIPANT_DISCIPLINES: dict[str, tuple[str, ...]] = {
+    "coach": ("coach",), "logopedist": ("logopedist",), "jeugdverpleegkundige": ("jgz",),
+    "wijkcoach": ("wijkcoach",), "ambulant_begeleider": ("ambulant_begeleider",),
+    "thuisondersteuning": (),
 }
-# ... and from the routes: a state a route reached (a transition event into it).
-EVENT_DISCIPLINES: tuple[tuple[str, str, str], ...] = (
-    ("warme_overdracht_jgz", "gesprek_gevoerd", "jeugdverpleegkundige"),
-    ("wijkcoach", "betrokken", "wijkcoach"),
-    ("ambulante_inzet", "in_uitvoering", "ambulant_begeleider"),
-)
-# ... and home support: an ambulante inzet whose intensity is begeleiding_thuis.
+# ... or a route that reached a state (a transition event into it) ...
+EVENT_DISCIPLINES: dict[str, tuple[str, str]] = {
+    "jeugdverpleegkundige": ("warme_overdracht_jgz", "gesprek_gevoerd"),
+    "wijkcoach": ("wijkcoach", "betrokken"),
+    "ambulant_begeleider": ("ambulante_inzet", "in_uitvoering"),
+}
+# ... or home support: an ambulante inzet whose intensity is begeleiding_thuis.
 HOME_ROUTE, HOME_FIELD, HOME_VALUE = "ambulante_inzet", "intensiteit", "begeleiding_thuis"
+DISCIPLINE_NAMES = tuple(PARTICIPANT_DISCIPLINES)
 
-# The indexes these queries use: transitions into a state by route (the discipline union), and
-# participants by role (the other half of it). Both carry case_id so the union reads the index only.
-ix_events_route_to_state = Index("ix_events_route_to_state", events.c.route_id, events.c.to_state,
-                                 events.c.case_id)
-ix_participants_role_case = Index("ix_participants_role_case", participants.c.role,
-                                  participants.c.case_id)
+# The indexes these queries probe once per traject: a case's participants by role, and its
+# transitions into a state by route (both lead with case_id: the probes are per case).
+ix_participants_case_role = Index("ix_participants_case_role", participants.c.case_id,
+                                  participants.c.role)
+ix_events_case_route_state = Index("ix_events_case_route_state", events.c.case_id,
+                                   events.c.route_id, events.c.to_state)
 
 
-def _field(name: str) -> Any:
-    """A text value of the instance's step data (``data ->> name``)."""
-    return instances.c.data[name].as_string()
+class json_text(ColumnElement[str]):
+    """A text value of a JSON column, with the key written into the SQL (not a bound parameter),
+    so that the statement text is stable and an expression index on it can be used:
+    ``json_extract(col, '$.key')`` on SQLite, ``(col ->> 'key')`` on PostgreSQL."""
+
+    inherit_cache = True
+    type = String()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),  # noqa: RUF012
+                           ("key", InternalTraversal.dp_string)]
+
+    def __init__(self, column: Any, key: str) -> None:
+        if not _KEY.fullmatch(key):  # keys are route field names (slugs), never user input
+            raise ValueError(f"not a field name: {key!r}")
+        self.column, self.key = column, key
+
+
+_KEY = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@compiles(json_text, "sqlite")
+def _json_text_sqlite(element: json_text, compiler: Any, **kw: Any) -> str:
+    return f"json_extract({compiler.process(element.column, **kw)}, '$.{element.key}')"
+
+
+@compiles(json_text, "postgresql")
+def _json_text_postgresql(element: json_text, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.column, **kw)} ->> '{element.key}')"
+
+
+def _field(name: str, table: Any = instances) -> Any:
+    """A text value of an instance's step data (``data ->> name``)."""
+    return json_text(table.c.data, name)
 
 
 def _iso(day: date) -> str:
@@ -72,49 +106,38 @@ def location_rows(conn: Connection) -> Sequence[Any]:
                                locations.c.wijk, locations.c.organisation)).all()
 
 
+def _deployed(discipline: str) -> Any:
+    """True when the traject's case shows ``discipline`` at work (participant, route or both:
+    one EXISTS per source, so a discipline counts once per traject)."""
+    case_id = instances.c.case_id
+    found = [exists().where(participants.c.case_id == case_id, participants.c.role == role)
+             for role in PARTICIPANT_DISCIPLINES[discipline]]
+    if discipline in EVENT_DISCIPLINES:
+        route, state = EVENT_DISCIPLINES[discipline]
+        found.append(exists().where(events.c.case_id == case_id, events.c.route_id == route,
+                                    events.c.to_state == state))
+    if discipline == "thuisondersteuning":
+        other = instances.alias("home")
+        found.append(exists().where(other.c.case_id == case_id,
+                                    other.c.route_id == HOME_ROUTE,
+                                    _field(HOME_FIELD, other) == HOME_VALUE))
+    return func.sum(case((or_(*found), 1), else_=0))
+
+
 def trajecten(conn: Connection, start: date, end: date) -> Sequence[Any]:
-    """Per location: trajecten in the period and how many of them had a VVE-indicatie.
+    """Per location: the trajecten in the period, how many had a VVE-indicatie, and in how many
+    each discipline was deployed (columns named as in ``DISCIPLINE_NAMES``).
 
     VE = a ``vve_datum`` recorded (asked with ``vve_indicatie = ja`` at placement, and by
     ``vve_indicatie_tijdens_plaatsing``) on or before the end of the period.
     """
     vve = _field("vve_datum")
-    with_ve = func.sum(func.coalesce(
-        _case_when(and_(vve.is_not(None), vve <= _iso(end))), 0))
-    q = (select(cases.c.location_id, func.count().label("n"), with_ve.label("ve"))
+    with_ve = func.sum(case((and_(vve.is_not(None), vve <= _iso(end)), 1), else_=0))
+    q = (select(cases.c.location_id, func.count().label("n"), with_ve.label("ve"),
+                *(_deployed(d).label(d) for d in DISCIPLINE_NAMES))
          .select_from(instances.join(cases, cases.c.id == instances.c.case_id))
          .where(_placed_in(start, end))
          .group_by(cases.c.location_id))
-    return conn.execute(q).all()
-
-
-def _case_when(condition: Any) -> Any:
-    return case((condition, 1), else_=0)
-
-
-def disciplines(conn: Connection, start: date, end: date) -> Sequence[Any]:
-    """Per location and discipline: the number of trajecten in which it was deployed.
-
-    One union of (case, discipline) pairs from participants, route transitions and home support;
-    ``UNION`` (not ``UNION ALL``) makes a discipline count once per traject.
-    """
-    parts = [select(participants.c.case_id.label("case_id"), literal(d).label("discipline"))
-             .where(participants.c.role == role) for role, d in PARTICIPANT_DISCIPLINES.items()]
-    parts += [select(events.c.case_id.label("case_id"), literal(d).label("discipline"))
-              .where(events.c.route_id == route, events.c.to_state == state,
-                     events.c.case_id.is_not(None))
-              for route, state, d in EVENT_DISCIPLINES]
-    parts.append(select(instances.c.case_id.label("case_id"),
-                        literal("thuisondersteuning").label("discipline"))
-                 .where(instances.c.route_id == HOME_ROUTE,
-                        _field(HOME_FIELD) == HOME_VALUE))
-    deployed = union(*parts).subquery("deployed")
-    traject = (select(instances.c.case_id, cases.c.location_id)
-               .select_from(instances.join(cases, cases.c.id == instances.c.case_id))
-               .where(_placed_in(start, end)).subquery("traject"))
-    q = (select(traject.c.location_id, deployed.c.discipline, func.count().label("n"))
-         .select_from(traject.join(deployed, deployed.c.case_id == traject.c.case_id))
-         .group_by(traject.c.location_id, deployed.c.discipline))
     return conn.execute(q).all()
 
 

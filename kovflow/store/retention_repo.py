@@ -2,7 +2,7 @@
 
 Removal follows the foreign keys instead of a hand-kept list of tables: every row that refers to
 the case, directly or through a row that does (a route instance's tasks, deadlines and events),
-is deleted, children first. A table added later (the anonymous consultation, say) is covered as
+is deleted, children first; a row with a case id is found by it (indexed). A table added later (the anonymous consultation, say) is covered as
 soon as its rows carry a foreign key to the case or one of its rows. The access log and the
 retention records themselves have no foreign key to the case and stay: they hold no personal data.
 """
@@ -13,7 +13,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, case, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlmodel import SQLModel
 
 from kovflow.store import repo
@@ -30,8 +42,8 @@ def witness(chain: str, seq: int, digest: str) -> str:
 
 # --- which cases ------------------------------------------------------------------------------
 
-def case_summaries(conn: Connection) -> Sequence[Row[Any]]:
-    """Per case: id, number, opening, number of routes, open routes and the last closing."""
+def case_summaries(conn: Connection, case_id: int | None = None) -> Sequence[Row[Any]]:
+    """Per case (or the one case): id, number, opening, routes, open routes, the last closing."""
     inst = repo.instances
     is_open = inst.c.closed_at.is_(None) & inst.c.id.is_not(None)
     q = (select(repo.cases.c.id, repo.cases.c.case_number, repo.cases.c.created_at,
@@ -41,6 +53,8 @@ def case_summaries(conn: Connection) -> Sequence[Row[Any]]:
          .select_from(repo.cases.outerjoin(inst, inst.c.case_id == repo.cases.c.id))
          .group_by(repo.cases.c.id, repo.cases.c.case_number, repo.cases.c.created_at)
          .order_by(repo.cases.c.id))
+    if case_id is not None:
+        q = q.where(repo.cases.c.id == case_id)
     return conn.execute(q).all()
 
 
@@ -81,44 +95,63 @@ def set_facts(conn: Connection, case_id: int, facts: Mapping[str, Any]) -> None:
 
 # --- removing one case ------------------------------------------------------------------------
 
-def _selections(case_id: int) -> list[tuple[Table, Select[Any]]]:
-    """Every table holding rows of the case, parents first, each with a select of those ids.
+_SELECTIONS: list[tuple[Table, Select[Any], Any]] = []
+
+
+def _selections() -> list[tuple[Table, Select[Any], Any]]:
+    """Every table holding rows of a case, parents first: the table, a select of the ids of the
+    case's rows (bind parameter ``case_id``) and the delete of given ids (``ids``).
 
     A table's rows belong to the case when one of its foreign keys points at a row that does;
-    the case row itself is the root.
+    the case row itself is the root. Built once: the statements are the same for every case.
     """
-    chosen: dict[str, tuple[Table, Select[Any]]] = {}
+    if _SELECTIONS:
+        return _SELECTIONS
+    chosen: dict[str, Select[Any]] = {}
+    out = []
     for table in SQLModel.metadata.sorted_tables:  # parents before children
         if table.name in _KEPT:
             continue
         if table.name == "cases":
-            chosen["cases"] = (table, select(table.c.id).where(table.c.id == case_id))
-            continue
-        links = [fk.parent.in_(chosen[fk.column.table.name][1])
-                 for fk in table.foreign_keys
-                 if fk.column.table.name in chosen and fk.column.table.name != table.name]
-        if links and "id" in table.c:
-            chosen[table.name] = (table, select(table.c.id).where(or_(*links)))
-    return list(chosen.values())
+            ids = select(table.c.id).where(table.c.id == bindparam("case_id"))
+        else:
+            links = [fk.parent.in_(chosen[fk.column.table.name])
+                     for fk in table.foreign_keys
+                     if fk.column.table.name in chosen and fk.column.table.name != table.name]
+            # Rows of a case carry its id (the services set it with the instance), and that
+            # column is indexed: one indexed lookup instead of an OR that scans the table. A row
+            # linked only through an instance would still block the instance's delete (foreign
+            # key), rolling the case's transaction back rather than leaving it half removed.
+            direct = [fk.parent == bindparam("case_id") for fk in table.foreign_keys
+                      if fk.column.table.name == "cases"]
+            links = direct or links
+            if not links or "id" not in table.c:
+                continue
+            ids = select(table.c.id).where(or_(*links))
+        chosen[table.name] = ids
+        out.append((table, ids,
+                    delete(table).where(table.c.id.in_(bindparam("ids", expanding=True)))))
+    _SELECTIONS.extend(out)
+    return _SELECTIONS
 
 
 def remove_case(conn: Connection, case_id: int) -> dict[str, int]:
     """Delete the case and every row hanging off it, children first; count per table."""
     counts: dict[str, int] = {}
-    selections = _selections(case_id)
-    for table, ids in reversed(selections):
-        # Materialise the ids first: a delete whose subquery reads the same table is not allowed
-        # everywhere, and the parents' selections must still see the rows deleted just before.
-        found = [int(r[0]) for r in conn.execute(ids)]
+    for table, ids, remove in reversed(_selections()):
+        # Ids first: a delete whose subquery reads the same table is not allowed everywhere, and
+        # the selections of the parents must still see their rows while the children go.
+        found = [int(r[0]) for r in conn.execute(ids, {"case_id": case_id})]
         if found:
-            conn.execute(delete(table).where(table.c.id.in_(found)))
+            conn.execute(remove, {"ids": found})
         counts[table.name] = len(found)
     return counts
 
 
 def count_case_rows(conn: Connection, case_id: int) -> dict[str, int]:
     """What ``remove_case`` would delete, per table (for the dry run)."""
-    return {table.name: len(conn.execute(ids).all()) for table, ids in _selections(case_id)}
+    return {table.name: len(conn.execute(ids, {"case_id": case_id}).all())
+            for table, ids, _ in _selections()}
 
 
 # --- the records ------------------------------------------------------------------------------
@@ -164,3 +197,10 @@ def case_consultations(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     q = (select(*(table.c[c] for c in wanted)).where(table.c.case_id == case_id)
          .order_by(table.c.id))
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def highest_removed_case_id(conn: Connection) -> int:
+    """The highest case id retention removed (0: none). A new case must get a higher id: SQLite
+    hands out the highest deleted rowid again, and with it the case number and the old case's
+    access-log records."""
+    return int(conn.execute(select(func.max(records.c.case_id))).scalar_one() or 0)

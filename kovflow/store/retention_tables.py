@@ -13,8 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
+
+from kovflow.store.tables import Deadline, Outbox, Task
 
 
 class RetentionRecord(SQLModel, table=True):
@@ -36,3 +38,10 @@ class RetentionRecord(SQLModel, table=True):
     removed_by: str = Field(max_length=100)
     access_seq: int  # the witnessing access-log record
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# Removal finds a case's rows by their case id (``retention_repo``); these tables had no index on
+# it, so every removed case cost a scan of the whole outbox, task and deadline tables.
+Index("ix_tasks_case_id", Task.__table__.c.case_id)  # type: ignore[attr-defined]
+Index("ix_deadlines_case_id", Deadline.__table__.c.case_id)  # type: ignore[attr-defined]
+Index("ix_outbox_case_id", Outbox.__table__.c.case_id)  # type: ignore[attr-defined]

@@ -12,27 +12,30 @@ metadata) and created by migration 0007.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Index,
+    Integer,
     Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     exists,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
     text,
-    tuple_,
 )
 
 from kovflow.store.tables import Case, Consent, Location, RouteInstance, Task, User
@@ -63,7 +66,24 @@ class Scope:
     organisation: str | None = None
     routes: tuple[str, ...] | None = None  # only these routes
     exclude_routes: tuple[str, ...] = ()
+    instance_ids: tuple[int, ...] | None = None  # only these instances (a small set)
     limit: int | None = None  # oldest first, at most this many rows
+
+    def shape(self) -> tuple[Any, ...]:
+        """What decides the statement's text; the values travel as bind parameters."""
+        return (self.location is not None, self.wijk is not None, self.organisation is not None,
+                self.routes, self.exclude_routes, self.instance_ids is not None,
+                self.limit is not None)
+
+    def params(self) -> dict[str, Any]:
+        return {"b_location": self.location, "b_wijk": self.wijk,
+                "b_organisation": self.organisation,
+                "b_ids": list(self.instance_ids or ()), "b_limit": self.limit}
+
+
+# Statements are built once per shape (filters present, routes) and cached: building a construct
+# per call cost more than running it on an indexed first page (see docs/architecture.md).
+Shape = tuple[Any, ...]
 
 
 def _location_join() -> Any:
@@ -79,20 +99,30 @@ def _common_columns() -> list[Any]:
             instances.c.route_id, instances.c.route_version, instances.c.state]
 
 
-def _scoped(stmt: Select[Any], scope: Scope, order: Any) -> Select[Any]:
-    if scope.location is not None:
-        stmt = stmt.where(locations.c.code == scope.location)
-    if scope.wijk is not None:
-        stmt = stmt.where(locations.c.wijk == scope.wijk)
-    if scope.organisation is not None:
-        stmt = stmt.where(locations.c.organisation == scope.organisation)
-    if scope.routes is not None:
-        stmt = stmt.where(instances.c.route_id.in_(scope.routes))
-    if scope.exclude_routes:
-        stmt = stmt.where(instances.c.route_id.not_in(scope.exclude_routes))
+def _located(stmt: Select[Any], shape: Shape) -> Select[Any]:
+    has_location, has_wijk, has_organisation = shape[:3]
+    if has_location:
+        stmt = stmt.where(locations.c.code == bindparam("b_location"))
+    if has_wijk:
+        stmt = stmt.where(locations.c.wijk == bindparam("b_wijk"))
+    if has_organisation:
+        stmt = stmt.where(locations.c.organisation == bindparam("b_organisation"))
+    return stmt
+
+
+def _scoped(stmt: Select[Any], shape: Shape, order: Any, limited: bool | None = None
+            ) -> Select[Any]:
+    _, _, _, routes, exclude, has_ids, has_limit = shape
+    stmt = _located(stmt, shape)
+    if routes is not None:
+        stmt = stmt.where(instances.c.route_id.in_(routes))
+    if exclude:
+        stmt = stmt.where(instances.c.route_id.not_in(exclude))
+    if has_ids:
+        stmt = stmt.where(instances.c.id.in_(bindparam("b_ids", expanding=True)))
     stmt = stmt.order_by(order, instances.c.id)
-    if scope.limit is not None:
-        stmt = stmt.limit(scope.limit)
+    if has_limit if limited is None else limited:
+        stmt = stmt.limit(bindparam("b_limit", type_=Integer))
     return stmt
 
 
@@ -104,9 +134,8 @@ def _open_task_person() -> Any:
             .order_by(tasks.c.id).limit(1).scalar_subquery())
 
 
-def overdue_tasks(conn: Connection, now: datetime, due_before: datetime, scope: Scope
-                  ) -> Sequence[Any]:
-    """Open tasks whose due moment lies before ``due_before`` (<= now), oldest due first."""
+@cache
+def _overdue_stmt(shape: Shape) -> Select[Any]:
     stmt = (select(*_common_columns(), tasks.c.due_at.label("since"), tasks.c.role,
                    users.c.username.label("person"), literal("").label("extra"))
             .select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id)
@@ -115,31 +144,84 @@ def overdue_tasks(conn: Connection, now: datetime, due_before: datetime, scope: 
                              instances.c.location_id, cases.c.location_id))
                          .outerjoin(users, users.c.id == tasks.c.assignee_user_id))
             .where(tasks.c.closed_at.is_(None), tasks.c.due_at.is_not(None),
-                   tasks.c.due_at < min(now, due_before)))
-    return list(conn.execute(_scoped(stmt, scope, tasks.c.due_at)).all())
+                   tasks.c.due_at < bindparam("b_due", type_=tasks.c.due_at.type)))
+    if shape[5]:
+        stmt = stmt.where(tasks.c.instance_id.in_(bindparam("b_ids", expanding=True)))
+    return _scoped(stmt, shape, tasks.c.due_at)
 
 
-def idle_instances(conn: Connection, cutoffs: dict[datetime, list[tuple[str, str]]],
-                   default_cutoff: datetime, skip: Sequence[tuple[str, str]],
-                   since_before: datetime | None, scope: Scope) -> Sequence[Any]:
-    """Open instances whose last event lies before the cut-off of their (route, state).
+def overdue_tasks(conn: Connection, now: datetime, due_before: datetime, scope: Scope
+                  ) -> Sequence[Any]:
+    """Open tasks whose due moment lies before ``due_before`` (<= now), oldest due first."""
+    params = {**scope.params(), "b_due": min(now, due_before)}
+    return list(conn.execute(_overdue_stmt(scope.shape()), params).all())
 
-    ``cutoffs`` groups the (route, state) pairs with their own threshold by cut-off moment; every
-    other pair uses ``default_cutoff``; ``skip`` pairs (final states) are never idle.
-    """
-    pair = tuple_(instances.c.route_id, instances.c.state)
-    whens = [(pair.in_(pairs), moment) for moment, pairs in cutoffs.items() if pairs]
-    limit_at: Any = case(*whens, else_=default_cutoff) if whens else literal(default_cutoff)
+
+@cache
+def _idle_stmt(shape: Shape) -> Select[Any]:
     stmt = (select(*_common_columns(), instances.c.updated_at.label("since"),
                    cast(null(), String).label("role"), _open_task_person().label("person"),
                    literal("").label("extra"))
             .select_from(_location_join())
-            .where(instances.c.closed_at.is_(None), instances.c.updated_at < limit_at))
-    if skip:
-        stmt = stmt.where(pair.not_in(list(skip)))
-    if since_before is not None:
-        stmt = stmt.where(instances.c.updated_at < since_before)
-    return conn.execute(_scoped(stmt, scope, instances.c.updated_at)).all()
+            .where(instances.c.closed_at.is_(None),
+                   instances.c.updated_at < bindparam("b_before",
+                                                      type_=instances.c.updated_at.type)))
+    return _scoped(stmt, shape, instances.c.updated_at)
+
+
+def idle_instances(conn: Connection, before: datetime, keep: Callable[[Any], bool],
+                   scope: Scope) -> list[Any]:
+    """Open instances whose last event lies before ``before`` and that ``keep`` accepts.
+
+    ``before`` is the latest cut-off of any (route, state); ``keep`` applies the threshold of the
+    row's own state. Rows come oldest first from the partial index on open instances; with a
+    limit, a few times the limit is read first (most old rows are idle), all rows only if that
+    was not enough.
+    """
+    params = {**scope.params(), "b_before": before}
+    if scope.limit is not None:
+        chunk = max(4 * scope.limit, 200)
+        rows = conn.execute(_idle_stmt(scope.shape()), {**params, "b_limit": chunk}).all()
+        kept = [r for r in rows if keep(r)]
+        if len(kept) >= scope.limit or len(rows) < chunk:
+            return kept[:scope.limit]
+    unlimited = (*scope.shape()[:6], False)
+    return [r for r in conn.execute(_idle_stmt(unlimited), params).all() if keep(r)][:scope.limit]
+
+
+@cache
+def _ids_stmt(shape: Shape, routes: tuple[str, ...]) -> Select[Any]:
+    stmt = (select(instances.c.id).select_from(_location_join())
+            .where(instances.c.route_id.in_(routes), instances.c.closed_at.is_(None)))
+    return _scoped(stmt, (*shape[:3], None, (), False, False), instances.c.id)
+
+
+def open_instance_ids(conn: Connection, routes: Sequence[str], scope: Scope) -> tuple[int, ...]:
+    """Ids of the open instances of a few routes (the confidential ones), within the scope."""
+    stmt = _ids_stmt(scope.shape(), tuple(routes))
+    return tuple(r.id for r in conn.execute(stmt, scope.params()))
+
+
+@cache
+def _dated_stmt(shape: Shape, targets: tuple[tuple[str, str, str], ...]) -> Select[Any]:
+    conditions = []
+    value_cases = []
+    day = bindparam("b_day", type_=String)
+    for route_id, state, field in targets:
+        value = instances.c.data[field].as_string()
+        match = and_(instances.c.route_id == route_id, instances.c.state == state)
+        conditions.append(and_(match, value.is_not(None), value != "", value <= day))
+        value_cases.append((match, value))
+    extra = case(*value_cases, else_=literal(""))
+    stmt = (select(*_common_columns(), instances.c.updated_at.label("since"),
+                   cast(null(), String).label("role"), _open_task_person().label("person"),
+                   extra.label("extra"))
+            .select_from(_location_join())
+            # The plain IN lists let the (route_id, state) index find the few candidates.
+            .where(instances.c.route_id.in_(sorted({t[0] for t in targets})),
+                   instances.c.state.in_(sorted({t[1] for t in targets})),
+                   instances.c.closed_at.is_(None), or_(*conditions)))
+    return _scoped(stmt, shape, extra)
 
 
 def date_field_passed(conn: Connection, targets: Sequence[tuple[str, str, str]], on_or_before: date,
@@ -151,30 +233,12 @@ def date_field_passed(conn: Connection, targets: Sequence[tuple[str, str, str]],
     """
     if not targets:
         return []
-    conditions = []
-    value_cases = []
-    for route_id, state, field in targets:
-        value = instances.c.data[field].as_string()
-        match = and_(instances.c.route_id == route_id, instances.c.state == state)
-        conditions.append(and_(match, value.is_not(None), value != "",
-                               value <= on_or_before.isoformat()))
-        value_cases.append((match, value))
-    extra = case(*value_cases, else_=literal(""))
-    stmt = (select(*_common_columns(), instances.c.updated_at.label("since"),
-                   cast(null(), String).label("role"), _open_task_person().label("person"),
-                   extra.label("extra"))
-            .select_from(_location_join())
-            .where(instances.c.closed_at.is_(None), or_(*conditions)))
-    return conn.execute(_scoped(stmt, scope, extra)).all()
+    stmt = _dated_stmt(scope.shape(), tuple(targets))
+    return list(conn.execute(stmt, {**scope.params(), "b_day": on_or_before.isoformat()}).all())
 
 
-def undecided_consents(conn: Connection, asked_before: datetime, scope: Scope
-                       ) -> Sequence[Any]:
-    """Consents still ``gevraagd`` that were asked before ``asked_before``, oldest first.
-
-    Every decision is a new row (the history of a consent), so only a request without a later
-    row for the same case and scope is undecided.
-    """
+@cache
+def _consents_stmt(shape: Shape) -> Select[Any]:
     later = consents.alias("later")
     stmt = (select(literal(None).label("instance_id"), cases.c.case_number,
                    locations.c.code.label("location_code"), locations.c.wijk,
@@ -185,20 +249,26 @@ def undecided_consents(conn: Connection, asked_before: datetime, scope: Scope
             .select_from(consents.join(cases, cases.c.id == consents.c.case_id)
                          .join(locations, locations.c.id == cases.c.location_id)
                          .outerjoin(users, users.c.username == consents.c.asked_by))
-            .where(consents.c.status == "gevraagd", consents.c.asked_at < asked_before,
+            .where(consents.c.status == literal_column("'gevraagd'"),  # partial index
+                   consents.c.asked_at < bindparam("b_asked", type_=consents.c.asked_at.type),
                    ~exists().where(later.c.case_id == consents.c.case_id,
                                    later.c.scope == consents.c.scope,
                                    later.c.id > consents.c.id)))
-    if scope.location is not None:
-        stmt = stmt.where(locations.c.code == scope.location)
-    if scope.wijk is not None:
-        stmt = stmt.where(locations.c.wijk == scope.wijk)
-    if scope.organisation is not None:
-        stmt = stmt.where(locations.c.organisation == scope.organisation)
-    stmt = stmt.order_by(consents.c.asked_at, consents.c.id)
-    if scope.limit is not None:
-        stmt = stmt.limit(scope.limit)
-    return conn.execute(stmt).all()
+    stmt = _located(stmt, shape).order_by(consents.c.asked_at, consents.c.id)
+    if shape[6]:
+        stmt = stmt.limit(bindparam("b_limit", type_=Integer))
+    return stmt
+
+
+def undecided_consents(conn: Connection, asked_before: datetime, scope: Scope
+                       ) -> Sequence[Any]:
+    """Consents still ``gevraagd`` that were asked before ``asked_before``, oldest first.
+
+    Every decision is a new row (the history of a consent), so only a request without a later
+    row for the same case and scope is undecided.
+    """
+    stmt = _consents_stmt(scope.shape())
+    return list(conn.execute(stmt, {**scope.params(), "b_asked": asked_before}).all())
 
 
 def display_names(conn: Connection, usernames: set[str]) -> dict[str, str]:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from tests.api.conftest import Api, open_child_case
 
-EXAMPLES = 10  # per operation and mode: 15 operations x 2 modes, well under a minute
+EXAMPLES = 6  # per operation and mode: 18 operations x 2 modes, well under a minute
 # Schema-valid is not domain-valid: an unknown location, a reversed period or a step the route
 # refuses are answered 400/422 with a problem, by design. Every other check stays on.
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
@@ -31,7 +32,8 @@ def test_the_api_keeps_its_openapi_promises(api: Api) -> None:
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", create_app(api.app))
     headers = {"Authorization": f"Bearer {api.tokens['coach']}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 15
+    assert len(operations) >= 18
+    failures = []
     for operation in operations:
         for mode in schemathesis.GenerationMode:
 
@@ -39,6 +41,26 @@ def test_the_api_keeps_its_openapi_promises(api: Api) -> None:
             @settings(max_examples=EXAMPLES, deadline=None, database=None,
                       suppress_health_check=list(HealthCheck))
             def check(case: Any) -> None:
+                assume(not _unroutable(case))
                 case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
 
-            check()
+            try:
+                check()
+            except Exception as exc:  # every operation runs; all failures are reported together
+                failures.append(f"{operation.label} ({mode.value}): {exc}")
+    assert not failures, "\n\n".join(failures)
+
+
+def _unroutable(case: Any) -> bool:
+    # Starlette's Mount matches "/api/v1/{path}" with ".", which stops at a line feed: such a
+    # path never reaches the API and gets the pages' HTML 404 (see the strict xfail below).
+    return any("\n" in str(v) or "%0a" in str(v).lower()
+               for v in (case.path_parameters or {}).values())
+
+
+@pytest.mark.xfail(strict=True, reason="kovflow/web/app.py answers unmatched /api/ paths with the "
+                   "HTML 404 page; it should give the API's problem+json (change requested)")
+def test_a_path_the_api_cannot_route_still_answers_with_a_problem(api: Api) -> None:
+    res = api.get("/cases/KOV-1%0A/routes", "coach")
+    assert res.status_code == 404
+    assert res.headers["content-type"] == "application/problem+json"

@@ -103,6 +103,16 @@ def test_login_gives_the_same_actor_as_the_cli(world: World, coach: Actor) -> No
     assert session.token != session.csrf_token and len(session.csrf_token) >= 43
 
 
+def test_csrf_check_and_no_secrets_in_repr(app: App, coach: Actor) -> None:
+    session = acc.login(app, "coach", PASSWORD, "10.0.0.1")
+    assert acc.csrf_ok(session, session.csrf_token)
+    for wrong in (None, "", session.token, session.csrf_token[:-1]):
+        assert not acc.csrf_ok(session, wrong)
+    other = acc.login(app, "coach", PASSWORD, "10.0.0.1")
+    assert not acc.csrf_ok(session, other.csrf_token)  # per session, not per user
+    assert session.token not in repr(session) and session.csrf_token not in repr(session)
+
+
 def test_one_answer_for_unknown_user_wrong_password_inactive_or_no_password(
         world: World, coach: Actor) -> None:
     acc.set_password(world.app, world.operator, "pm", PASSWORD)

@@ -41,6 +41,7 @@ PLAATS = {"groep": "Bijen", "startdatum": "2026-12-01", "mentor": "pm", "vve_ind
 MELDING = {"signalen": "feit met bron", "melding_door": "ouder", "meld_datum": "2026-11-23",
            "betrokken_medewerker": "bm"}
 COMPARTMENTS = ("meldcode", "meldcode_medewerker")
+IDS = ("id", "task", "participant_id", "started_by_instance")  # database ids differ per twin
 
 
 def _people(world: World) -> dict[str, Actor]:
@@ -79,7 +80,7 @@ def twins(world: World) -> tuple[dict[str, Actor], str, str]:
 def _same(value: Any, case: str) -> Any:
     """A view with the case number and the database ids taken out."""
     if isinstance(value, dict):
-        return {k: _same(v, case) for k, v in value.items() if k not in ("id", "task", "participant_id", "started_by_instance")}
+        return {k: _same(v, case) for k, v in value.items() if k not in IDS}
     if isinstance(value, list | tuple):
         return [_same(v, case) for v in value]
     return "<case>" if value == case else value
@@ -142,14 +143,14 @@ def test_meldcode_mails_read_like_every_other_notification(
     # Nobody outside the compartment gets a mail more, or another mail, for twin A.
     outside = sorted((r.to_address, r.template) for r in rows_a if r not in extra)
     assert outside == sorted((r.to_address, r.template) for r in rows_b)
-    ordinary = {render(r.template, MailContext.from_stored(r.context, base)) for r in rows_b}
+    generic = render("melding", MailContext("melding", f"{base}/taken"))
     for r in extra:
-        assert set(r.context) == {"soort", "link"}
+        # The generic templates and context: the mail is the very same as any other melding.
+        assert (r.template, r.context) == ("melding", {"soort": "melding",
+                                                       "link": f"{base}/taken"})
         mail = render(r.template, MailContext.from_stored(r.context, base))
-        assert mail in ordinary or r.template in ("melding", "herinnering", "escalatie")
+        assert mail == generic
         assert "meldcode" not in (mail.subject + mail.text + mail.html).lower()
-    assert render("melding", MailContext("melding", f"{base}/taken")) in {
-        render(r.template, MailContext.from_stored(r.context, base)) for r in extra}
 
 
 def test_the_step_that_starts_the_meldcode_is_hidden_from_others(world: World) -> None:

@@ -31,7 +31,7 @@ from kovflow.store.maintenance import (
     verify_against_anchor,
     verify_events,
 )
-from kovflow.store.retention_repo import records
+from kovflow.store.retention_repo import highest_removed_case_id, records
 from tests.conftest import START, World
 
 CANARY = "Kanariepiet"
@@ -258,3 +258,27 @@ def test_retention_from_the_command_line(tmp_path: Path) -> None:
     assert code == 0 and "KOV-00001  default (2 years)" in out
     code, out = invoke("--as", "anna", "case", "show", "KOV-00001", now=later)
     assert code == 4
+
+
+def test_a_case_opened_after_the_newest_was_removed_inherits_nothing(world: World) -> None:
+    from kovflow.services.subject_access import export_case
+
+    clock = _at(world)
+    gone = _closed_case(world)
+    anchor = chain_heads(world.app.engine)
+    clock.set(clock.now() + timedelta(days=3 * 365))
+    assert [d.case_number for d in run_retention(world.app, world.admin).removed] == [gone]
+    new = open_case(world.app, world.coach, first_name="Merel", initial="", birth_date=BORN,
+                    location=world.location).case_number
+    chain = f"case:{_case_id(world.app, new)}"
+    if chain in anchor:  # SQLite gave the new case the removed one's id: grow its chain to the
+        opened = True    # anchored length, so only the recorded removal tells the two apart
+        while int(str(chain_heads(world.app.engine)[chain]["seq"])) < int(anchor[chain]["seq"]):
+            record_dispute(world.app, world.coach, new, "klacht", open_=opened)
+            opened = not opened
+    report = export_case(world.app, world.coach, new)["inzage"]
+    assert all(a["moment"] >= clock.now().isoformat() for a in report)
+    assert verify_against_anchor(world.app.engine, anchor) == []
+    assert verify_events(world.app.engine)[1] == []
+    with world.app.engine.connect() as conn:
+        assert highest_removed_case_id(conn) == 1  # for open_case: the next id must be higher

@@ -7,7 +7,7 @@ import gc
 import io
 import json
 import warnings
-from dataclasses import replace
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -185,7 +185,7 @@ def test_meldcode_findings_only_in_the_aggregate(world: World) -> None:
     assert not [f for f in report.findings if f.route.startswith("meldcode")]
     only = find_stalled(world.app, world.operator, StalledFilters(route="meldcode"))
     assert only.findings == [] and only.confidential == 1
-    text = json.dumps([f.__dict__ for f in report.findings], default=str)
+    text = json.dumps([asdict(f) for f in report.findings], default=str)
     assert "Canaryname" not in text and "2024-05-01" not in text
 
 
@@ -330,5 +330,5 @@ def test_cli_table_json_csv_and_xlsx(world: World, cli, tmp_path: Path) -> None:
 def test_a_finding_holds_no_child_data(world: World) -> None:
     _two_locations(world)
     for f in find_stalled(world.app, world.operator).findings:
-        values = json.dumps(replace(f, since=f.since.replace(tzinfo=None)).__dict__, default=str)
+        values = json.dumps(asdict(f), default=str)
         assert "Canaryname" not in values and "2024-05-01" not in values

@@ -4,10 +4,11 @@ their check; others get the missing page; forged forms and wrong values change n
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from kovflow.resources import workflows_dir
@@ -143,3 +144,17 @@ def test_a_broken_route_file_on_disk_is_reported(
     page = login_as("admin").get("/beheer")
     assert "geen problemen" not in page.text and "kovflow start niet meer opnieuw" in page.text
     assert "taakuren" in page.text and "bestaat_niet_" in page.text
+
+
+def test_the_lists_behind_the_pages_refuse_other_roles(world: World) -> None:
+    from kovflow.errors import InvalidInput, NotFound
+    from kovflow.services.beheer import list_locations, list_users, outbox_incidents, route_files
+
+    for lister in (list_users, list_locations, route_files):
+        with pytest.raises(InvalidInput, match="role admin needed"):
+            lister(world.app, world.coach)
+    with pytest.raises(NotFound):
+        outbox_incidents(world.app, world.coach)
+    assert outbox_incidents(world.app, world.admin) == []
+    (zon,) = list_locations(world.app, world.admin)
+    assert (zon.code, zon.coaches, zon.wijkcoaches) == ("ZON", ("coach",), ("wijkcoach",))

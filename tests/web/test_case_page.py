@@ -143,7 +143,7 @@ def test_a_conflict_says_the_case_changed_and_loses_nothing(world: World,
     box = re.search(r'<div class="conflict" role="alert">(.*?)</div>', html, re.S)
     assert box and "Deze casus is intussen gewijzigd" in box.group(1)
     assert "De route staat nu op: <strong>Intake gepland</strong>" in box.group(1)
-    assert "intake_datum: 2026-12-01" in box.group(1)
+    assert "Datum intake: 2026-12-01" in box.group(1)
     assert 'name="expected_revision" value="1"' in html  # the form now has the new revision
     data = [i for i in case_overview(world.app, world.coach, case).instances
             if i.route == "plaatsing"][0]

@@ -119,7 +119,7 @@ def test_downloads_are_attachments_with_the_findings_and_no_names(
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "Monitor passende kinderopvang"
-    assert ("Periode", "2026-01-01 t/m 2026-12-31") == rows[1][:2]
+    assert rows[1][:2] == ("Periode", "2026-01-01 t/m 2026-12-31")
     assert any(r[1] == "Trajecten" for r in rows)
 
     monitor_csv = client.get("/coordinator/export/monitor.csv")
@@ -169,3 +169,32 @@ def test_outbox_incidents_show_no_address(
     page = coordinator().get("/coordinator")
     assert "opgegeven" in page.text and "user unknown" in page.text
     assert "anna.jansen" not in page.text
+
+
+def test_the_monitor_splits_per_location_and_compares_with_the_period_before(
+        world: World, clock: FixedClock, coordinator: Callable[[], TestClient]) -> None:
+    from kovflow.services import fire
+
+    case = open_case(world.app, world.coach, first_name=FIRST_NAME, initial="Q",
+                     birth_date=date(2024, 3, 14), location="ZON").case_number
+    fire(world.app, world.coach, "plaatsing", "plaats", case=case, data={
+        "groep": "Bijen", "startdatum": "2026-12-01", "mentor": "pm", "vve_indicatie": "nee"})
+    client = coordinator()
+    params = {"van": "2026-12-01", "tot": "2026-12-31", "per": "locatie", "vergelijk": "ja"}
+    page = client.get("/coordinator", params=params)
+    assert page.status_code == 200
+    assert "Vergeleken met 31 oktober 2026 tot en met 30 november 2026" in page.text
+    assert "<th scope=\"col\">Vorige periode</th>" in page.text
+    assert "<td>De Zonnebloem</td><td>Trajecten</td>" in page.text
+    assert "per=locatie" in page.text and "vergelijk=ja" in page.text  # the download links
+
+    csv = client.get("/coordinator/export/monitor.csv", params=params).content.decode("utf-8-sig")
+    lines = [line.split(";") for line in csv.splitlines()]
+    assert lines[1] == ["Periode", "2026-12-01 t/m 2026-12-31 (vergeleken met 2026-10-31 t/m "
+                                   "2026-11-30)"]
+    trajecten = [row for row in lines if len(row) > 2 and row[1] == "Trajecten"]
+    assert [row[0] for row in trajecten] == ["Totaal", "De Zonnebloem"]
+    assert trajecten[0][2] == "1.0" and trajecten[0][6] == "0.0"  # 1 now, 0 the month before
+
+    bad = client.get("/coordinator", params={"per": "straat"})
+    assert bad.status_code == 400 and "kies locatie, wijk of organisatie" in bad.text

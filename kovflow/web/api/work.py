@@ -22,7 +22,7 @@ from kovflow.web.api.problems import responses
 router = APIRouter()
 
 
-@router.get("/tasks", response_model=list[m.Task], responses=responses(400), tags=["tasks"],
+@router.get("/tasks", response_model=list[m.Task], responses=responses(), tags=["tasks"],
             summary="Open tasks of the actor and their roles, oldest due first")
 def get_tasks(kapp: KappDep, actor: ActorDep) -> list[m.Task]:
     return [m.Task.model_validate(t) for t in my_tasks(kapp, actor)]
@@ -81,7 +81,8 @@ def get_monitor(
     return rm.MonitorReport.model_validate(report.to_dict())
 
 
-@router.get("/consultations", response_model=list[rm.Consultation], tags=["consultations"],
+@router.get("/consultations", response_model=list[rm.Consultation], responses=responses(),
+            tags=["consultations"],
             summary="The consultatie inbox of a wijkcoach or JGZ nurse (anonymous questions)")
 def get_inbox(kapp: KappDep, actor: ActorDep) -> list[rm.Consultation]:
     from kovflow.services.consultation import inbox

@@ -81,6 +81,7 @@ class Attempt:
     instance_id: int
     trigger: str
     values: dict[str, str]
+    labels: dict[str, str] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     conflict: bool = False
     error: str = ""
@@ -220,8 +221,11 @@ def case_context(app: App, actor: Actor, case_number: str,
     from kovflow.web.diagram import route_svg
 
     overview = case_overview(app, actor, case_number)
-    # The coordinator reads a pseudonymised record: no birth date, no names, no step data.
-    full = overview.birth_date is not None
+    # The coordinator reads a pseudonymised record: no birth date, no names, no step data. A
+    # partner whose consents do not share the personalia reads the case without them, and the
+    # overview says what is withheld.
+    withheld = tuple(getattr(overview, "withheld", ()))
+    full = overview.birth_date is not None or bool(withheld)
     events = history(app, actor, case_number)
     consents = consents_of(app, actor, case_number) if full else []
     today = app.clock.now().date()
@@ -237,11 +241,7 @@ def case_context(app: App, actor: Actor, case_number: str,
             planned.extend(_planned(spec, events, today))
     planned.sort(key=lambda p: p["date"])
     consult = full and _consult_available()
-    asked: list[Any] = []
-    if consult:
-        from kovflow.services import consultation  # type: ignore[attr-defined,unused-ignore]
-
-        asked = list(consultation.for_case(app, actor, case_number))
+    asked: list[Any] = list(getattr(overview, "consultations", ()))
     since = _since(events)
     opener = next((e["actor"] for e in events if e["kind"] == "case_opened"), "")
     faces = []
@@ -252,7 +252,7 @@ def case_context(app: App, actor: Actor, case_number: str,
     timeline = [{**e, "at": datetime.fromisoformat(e["at"]), "text": _event_text(app, e)}
                 for e in reversed(events)]
     return {
-        "case": overview, "full": full, "routes": blocks, "faces": faces,
+        "case": overview, "full": full, "withheld": withheld, "routes": blocks, "faces": faces,
         "consents": consents, "consent_scopes": _consent_scopes(app),
         "consent_statuses": CONSENT_STATUSES, "consent_forms": CONSENT_FORMS,
         "planned": planned, "timeline": timeline,
@@ -291,9 +291,9 @@ async def fire_step(request: Request, case_number: str,
         raise InvalidInput("het formulier mist de route of de revisie; laad de pagina "
                            "opnieuw") from None
     spec_fields = _fields_of(app, route, trigger)
-    values = {name: _text(form, name) for name in spec_fields}
+    values = {name: _text(form, name) for name, _label in spec_fields}
     data = {name: value for name, value in values.items() if value}
-    attempt = Attempt(instance_id, trigger, values)
+    attempt = Attempt(instance_id, trigger, values, dict(spec_fields))
     try:
         fire(app, actor, route, trigger, case=case_number, data=data,
              expected_revision=revision, instance_id=instance_id)
@@ -315,18 +315,19 @@ async def fire_step(request: Request, case_number: str,
                     flash=f"Stap '{label}' is vastgelegd.")
 
 
-def _fields_of(app: App, route: str, trigger: str) -> list[str]:
-    """The field names any version of ``route`` asks for with ``trigger`` (unknown: none; the
-    service then refuses the step with its own reasons)."""
+def _fields_of(app: App, route: str, trigger: str) -> list[tuple[str, str]]:
+    """(name, label) of the fields any version of ``route`` asks for with ``trigger`` (unknown:
+    none; the service then refuses the step with its own reasons)."""
     if route not in app.catalog:
         return []
-    names: list[str] = []
+    fields: dict[str, str] = {}
     for spec in app.catalog:
         if spec.id != route:
             continue
         for t in spec.transitions_for(trigger):
-            names.extend(f.name for f in t.fields if f.name not in names)
-    return names
+            for f in t.fields:
+                fields.setdefault(f.name, f.label)
+    return list(fields.items())
 
 
 @router.post("/casus/{case_number}/toestemming", dependencies=[Depends(require_csrf)])

@@ -45,6 +45,10 @@ EVENT_LABELS = {"case_opened": "Casus geopend", "participant_added": "Betrokkene
                 "consent": "Toestemming vastgelegd", "consent_transfer": "Gegevens gedeeld",
                 "dispute": "Geschil", "transition": "Stap", "start": "Route gestart",
                 "closed": "Route gesloten", "migrated": "Naar nieuwe routeversie"}
+# The monitor's grouping, as the form names it -> compute_monitor's ``by``.
+GROUPINGS = {"locatie": "location", "wijk": "wijk", "organisatie": "organisation"}
+MONITOR_KEYS = ("van", "tot", "per", "vergelijk")
+AUDIT_KEYS = ("locatie", "wijk", "organisatie", "route", "regel", "min_werkdagen")
 # Query parameter -> StalledFilters field.
 _FILTER_PARAMS = (("locatie", "location"), ("wijk", "wijk"), ("organisatie", "organisation"),
                   ("route", "route"), ("regel", "rule"))
@@ -71,6 +75,8 @@ class Query:
     filters: StalledFilters
     start: date
     end: date
+    by: str | None = None  # the monitor's grouping (compute_monitor's ``by``)
+    compare: tuple[date, date] | None = None  # the period before, of the same length
 
     def link(self, path: str, *keys: str) -> str:
         """``path`` with the given query values (all when no keys are named)."""
@@ -100,8 +106,7 @@ def parse_query(request: Request, app: App, limit: int | None) -> Query:
     from kovflow.reports.stalled import StalledFilters
 
     params = request.query_params
-    values = {k: params.get(k, "").strip() for k in
-              ("locatie", "wijk", "organisatie", "route", "regel", "min_werkdagen", "van", "tot")}
+    values = {k: params.get(k, "").strip() for k in (*AUDIT_KEYS, *MONITOR_KEYS)}
     values = {k: v for k, v in values.items() if v}
     chosen: dict[str, Any] = {field: values.get(param) for param, field in _FILTER_PARAMS}
     minimum = values.get("min_werkdagen")
@@ -119,7 +124,16 @@ def parse_query(request: Request, app: App, limit: int | None) -> Query:
     if end < start:
         raise InvalidInput(f"de periode eindigt ({end.isoformat()}) voor ze begint "
                            f"({start.isoformat()})")
-    return Query(values, filters, start, end)
+    by = None
+    if "per" in values:
+        if values["per"] not in GROUPINGS:
+            raise InvalidInput(f"indeling {values['per']!r}: kies locatie, wijk of organisatie")
+        by = GROUPINGS[values["per"]]
+    compare = None
+    if values.get("vergelijk") == "ja":
+        length = end - start
+        compare = (start - length - timedelta(days=1), start - timedelta(days=1))
+    return Query(values, filters, start, end, by, compare)
 
 
 def _stalled(app: App, actor: Actor, filters: StalledFilters) -> StalledReport:
@@ -135,7 +149,8 @@ def _monitor(app: App, actor: Actor, query: Query) -> MonitorReport:
     from kovflow.reports.monitor import compute_monitor
 
     try:
-        return compute_monitor(app, actor, query.start, query.end)
+        return compute_monitor(app, actor, query.start, query.end, by=query.by,
+                               compare=query.compare)
     except _report_errors() as exc:
         raise _refused(exc) from None
 
@@ -173,17 +188,16 @@ def dashboard(request: Request, actor: Annotated[Actor, Depends(current_actor)],
         raise _refused(exc) from None
     monitor = _monitor(app, actor, query)
     headings, rows = report_rows(monitor)
-    audit_keys = ("locatie", "wijk", "organisatie", "route", "regel", "min_werkdagen")
     return render(
         request, "coordinator.html", report=report, query=query, choices=_choices(app, rollout_rows),
         rollout=rollout_rows, monitor=monitor, monitor_headings=headings, monitor_rows=rows,
         charts=[Markup(discipline_chart(monitor)), Markup(uitstroom_chart(monitor))],
         incidents=outbox_incidents(app, actor),
-        links={fmt: {"audit": query.link(f"/coordinator/export/vastgelopen.{fmt}", *audit_keys),
-                     "monitor": query.link(f"/coordinator/export/monitor.{fmt}", "van", "tot")}
+        links={fmt: {"audit": query.link(f"/coordinator/export/vastgelopen.{fmt}", *AUDIT_KEYS),
+                     "monitor": query.link(f"/coordinator/export/monitor.{fmt}", *MONITOR_KEYS)}
                for fmt in ("csv", "xlsx")},
-        hidden_audit={k: v for k, v in query.values.items() if k in audit_keys},
-        hidden_period={k: v for k, v in query.values.items() if k in ("van", "tot")})
+        hidden_audit={k: v for k, v in query.values.items() if k in AUDIT_KEYS},
+        hidden_period={k: v for k, v in query.values.items() if k in MONITOR_KEYS})
 
 
 @router.get("/coordinator/casus/{case_number}")
@@ -201,8 +215,22 @@ def case_record(request: Request, case_number: str,
     events = history(app, actor, case_number)
     opened = next((e["at"] for e in events if e["kind"] == "case_opened"), None)
     return render(request, "coordinator_case.html", case=overview, opened=opened,
-                  events=[{**e, "label": EVENT_LABELS.get(e["kind"], e["kind"])}
-                          for e in reversed(events)])
+                  events=[_timeline_entry(app, e) for e in reversed(events)])
+
+
+def _timeline_entry(app: App, event: dict[str, Any]) -> dict[str, str]:
+    """One line of the timeline in Dutch: what happened, on which route, to which state."""
+    route, state = event["route"], event["to"]
+    if route:
+        try:
+            spec = app.catalog.get(route, event["version"] or None)
+        except KovflowError:  # a version no longer loaded: show the ids
+            pass
+        else:
+            target = spec.states.get(state)
+            route, state = spec.title, target.label if target is not None else state
+    return {"at": event["at"], "label": EVENT_LABELS.get(event["kind"], event["kind"]),
+            "route": route, "state": state}
 
 
 def stalled_rows(report: StalledReport) -> list[list[Any]]:
@@ -253,7 +281,10 @@ def export_monitor(request: Request, fmt: str, actor: Annotated[Actor, Depends(c
     query = parse_query(request, app, None)
     report = _monitor(app, actor, query)
     headings, rows = report_rows(report)
+    period = report.period
+    if report.previous is not None:
+        period += f" (vergeleken met {report.previous.period})"
     data = table_bytes(fmt, "Monitor passende kinderopvang", headings, rows,  # type: ignore[arg-type]
-                       report.generated_at, report.period)
+                       report.generated_at, period)
     return _download(data, fmt,
                      f"monitor-{report.start.isoformat()}-{report.end.isoformat()}.{fmt}")

@@ -37,9 +37,16 @@ def upgrade() -> None:
     with op.batch_alter_table('retention_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_retention_records_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_retention_records_chain'), ['chain'], unique=False)
+    # Removal finds a case's rows by case id (see retention_tables.py).
+    op.create_index('ix_tasks_case_id', 'tasks', ['case_id'], unique=False)
+    op.create_index('ix_deadlines_case_id', 'deadlines', ['case_id'], unique=False)
+    op.create_index('ix_outbox_case_id', 'outbox', ['case_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_outbox_case_id', table_name='outbox')
+    op.drop_index('ix_deadlines_case_id', table_name='deadlines')
+    op.drop_index('ix_tasks_case_id', table_name='tasks')
     with op.batch_alter_table('retention_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_retention_records_chain'))
         batch_op.drop_index(batch_op.f('ix_retention_records_case_id'))

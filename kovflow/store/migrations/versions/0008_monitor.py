@@ -9,7 +9,6 @@ import sqlalchemy as sa  # noqa: F401
 import sqlmodel  # noqa: F401
 from alembic import op
 
-
 revision = '0008'
 down_revision = '0007'
 branch_labels = None
@@ -17,11 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # The discipline union reads transitions into a state by route, and participants by role.
-    op.create_index("ix_events_route_to_state", "events", ["route_id", "to_state", "case_id"])
-    op.create_index("ix_participants_role_case", "participants", ["role", "case_id"])
+    # Per traject the monitor probes the case's participants by role and its transitions into a
+    # state by route (kovflow/store/monitor_repo.py).
+    op.create_index("ix_participants_case_role", "participants", ["case_id", "role"])
+    op.create_index("ix_events_case_route_state", "events", ["case_id", "route_id", "to_state"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_participants_role_case", table_name="participants")
-    op.drop_index("ix_events_route_to_state", table_name="events")
+    op.drop_index("ix_events_case_route_state", table_name="events")
+    op.drop_index("ix_participants_case_role", table_name="participants")
