@@ -40,7 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import ROOT, Figure, write_results  # noqa: E402
+from run import ROOT, Figure, write_results
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2026, 11, 23, 9, tzinfo=AMS)
@@ -181,11 +181,12 @@ def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("kovflow serve did not start")
 
 
-async def _client(base: str, paths: list[str], until: float, warmup_until: float,
+async def _client(base: str, paths: list[str], ready: asyncio.Barrier,
+                  clock: dict[str, float], warmup: float, seconds: float,
                   out: dict[str, list[float]]) -> None:
     import httpx
 
-    async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=60) as client:
         page = await client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token is not None
@@ -193,6 +194,11 @@ async def _client(base: str, paths: list[str], until: float, warmup_until: float
                                                  "csrf_token": token.group(1)})
         if done.status_code != 303:
             raise RuntimeError(f"login failed: {done.status_code}")
+        await ready.wait()
+        if "start" not in clock:
+            clock["start"] = time.perf_counter()
+        warmup_until = clock["start"] + warmup
+        until = warmup_until + seconds
         i = random.randrange(len(paths))
         while time.perf_counter() < until:
             path = paths[i % len(paths)]
@@ -211,16 +217,16 @@ async def _client(base: str, paths: list[str], until: float, warmup_until: float
 async def load(base: str, mine: list[str], clients: int, seconds: float,
                warmup: float) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"tasks": [], "case": [], "static": []}
-    start = time.perf_counter()
-    # Logins (argon2id) happen before the clock of the measurement starts.
-    warmup_until = start + warmup + clients * 0.15
-    until = warmup_until + seconds
-    jobs = []
-    for n in range(clients):
+    # Every client logs in (argon2id, on purpose slow) before the measurement starts.
+    ready = asyncio.Barrier(clients)
+    clock: dict[str, float] = {}
+
+    async def one(n: int) -> None:
         case = mine[n % len(mine)]
         paths = ["/", f"/casus/{case}", "/static/kovflow.css"]
-        jobs.append(_client(base, paths, until, warmup_until, out))
-    await asyncio.gather(*jobs)
+        await _client(base, paths, ready, clock, warmup, seconds, out)
+
+    await asyncio.gather(*(one(n) for n in range(clients)))
     return out
 
 
@@ -239,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     db, mine, built = build(args.cases)
     print(f"database {db.relative_to(ROOT)} ({args.cases} cases; "
-          f"{'built in %.1f s' % built if built is not None else 'cached'}); "
+          f"{f'built in {built:.1f} s' if built is not None else 'cached'}); "
           f"coach of L0001 has {len(mine)} open cases")
     # The measured pages write access-log rows; start every run from the same file.
     run_db = db.with_name(f"{db.stem}.run.db")

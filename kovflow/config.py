@@ -108,5 +108,5 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         smtp_username=mail.get("username", ""),
         extra_closed_days=closed,
         route_settings=routes.get("settings", {}),
-        sections={name: doc[name] for name in FEATURE_SECTIONS if name in doc},
+        sections={name: doc[name] for name in FEATURE_SECTIONS if doc.get(name)},
     )

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from kovflow.access.policy import COMPARTMENTS, Action, group_of
 from kovflow.actor import Actor
-from kovflow.errors import InvalidInput, NotFound
+from kovflow.errors import InvalidInput, KovflowError, NotFound
 from kovflow.services import access
 from kovflow.services.context import App
 from kovflow.store import repo, retention_repo
@@ -35,6 +35,11 @@ from kovflow.store.db import Connection, write
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 _VERB = {"read": "bekeek", "write": "wijzigde", "search": "zocht"}
 FORMATS = ("json", "html")
+# The kinds of events in words for the parents; an unknown kind is shown as it is.
+EVENT_WORDS = {"case_opened": "dossier geopend", "start": "route gestart", "transition": "stap",
+               "closed": "route afgesloten", "migrated": "route naar nieuwe versie",
+               "participant_added": "betrokkene toegevoegd", "consent": "toestemming",
+               "consent_transfer": "gegevens overgedragen", "dispute": "bezwaar of klacht"}
 MELDCODE_NOTE = ("Gegevens uit de meldcode (huiselijk geweld en kindermishandeling) staan niet in "
                  "dit overzicht. Of en welke gegevens daaruit gedeeld kunnen worden, beoordeelt de "
                  "aandachtsfunctionaris apart (AVG art. 23, UAVG art. 41).")
@@ -60,7 +65,7 @@ def export_case(app: App, actor: Actor, case_number: str) -> dict[str, Any]:
                                 "inzageverzoek (export)")
         # Logged first, so the export's own access is part of the access report it contains.
         access.log(conn, actor, now, case_row, Action.READ, "inzageverzoek (export)")
-        return _document(conn, case_row, now)
+        return _document(conn, app, case_row, now)
 
     try:
         return write(app.engine, work)
@@ -68,16 +73,18 @@ def export_case(app: App, actor: Actor, case_number: str) -> dict[str, Any]:
         raise access.refused(app, actor, denied) from None
 
 
-def _document(conn: Connection, case_row: Any, now: datetime) -> dict[str, Any]:
+def _document(conn: Connection, app: App, case_row: Any, now: datetime) -> dict[str, Any]:
     loc = next((x for x in repo.all_locations(conn) if x.id == case_row.location_id), None)
     hidden = {r.id for r in repo.case_instances(conn, case_row.id) if r.route_id in COMPARTMENTS}
     routes = [{
-        "route": r.route_id, "versie": r.route_version, "stand": r.state,
+        "route": r.route_id, "titel": _title(app, r), "versie": r.route_version,
+        "stand": r.state, "stand_omschrijving": _label(app, r),
         "gestart": _iso(r.started_at), "bijgewerkt": _iso(r.updated_at),
         "afgesloten": _iso(r.closed_at), "gegevens": dict(r.data or {}),
     } for r in repo.case_instances(conn, case_row.id) if r.id not in hidden]
     events = [{
         "nummer": e.seq, "moment": _iso(e.at), "door": e.actor, "soort": e.kind,
+        "omschrijving": EVENT_WORDS.get(e.kind, e.kind),
         "route": e.route_id, "stap": e.trigger, "van": e.from_state, "naar": e.to_state,
         "gegevens": dict(e.payload or {}),
     } for e in repo.case_events(conn, case_row.id)
@@ -114,6 +121,21 @@ def _document(conn: Connection, case_row: Any, now: datetime) -> dict[str, Any]:
         "inzage": _access_report(conn, case_row.id, case_row.created_at),
         "meldcode": MELDCODE_NOTE,
     }
+
+
+def _title(app: App, row: Any) -> str:
+    try:
+        return app.catalog.get(row.route_id, row.route_version).title
+    except KovflowError:  # a route version no longer shipped: the data stays exportable
+        return str(row.route_id)
+
+
+def _label(app: App, row: Any) -> str:
+    try:
+        state = app.catalog.get(row.route_id, row.route_version).states.get(row.state)
+    except KovflowError:
+        state = None
+    return state.label if state is not None else str(row.state)
 
 
 def _access_report(conn: Connection, case_id: int, opened: datetime) -> list[dict[str, Any]]:

@@ -101,11 +101,14 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, Retry):
         return True
     if isinstance(exc, IntegrityError):
-        # Two writers raced for the next event number of a case, or the next case number.
+        # Two writers raced for the next event number of a case, the next case number, or a
+        # user's first credentials row.
         text = str(exc.orig)
         return any(key in text for key in ("uq_events_chain_seq", "events.chain, events.seq",
                                            "uq_access_log_chain_seq", "access_log.chain",
-                                           "cases_case_number_key", "cases.case_number"))
+                                           "cases_case_number_key", "cases.case_number",
+                                           # two first-time set_password calls for one user
+                                           "credentials_pkey", "credentials.user_id"))
     if isinstance(exc, OperationalError):
         text = str(exc.orig).lower()
         return "locked" in text or "busy" in text or "deadlock" in text or "serializ" in text

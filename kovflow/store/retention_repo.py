@@ -2,8 +2,9 @@
 
 Removal follows the foreign keys instead of a hand-kept list of tables: every row that refers to
 the case, directly or through a row that does (a route instance's tasks, deadlines and events),
-is deleted, children first; a row with a case id is found by it (indexed). A table added later (the anonymous consultation, say) is covered as
-soon as its rows carry a foreign key to the case or one of its rows. The access log and the
+is deleted, children first; a row with a case id is found by it (indexed). A table added later
+(the anonymous consultation, say) is covered as soon as its rows carry a foreign key to the case
+or one of its rows. The access log and the
 retention records themselves have no foreign key to the case and stay: they hold no personal data.
 """
 
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Row,
     Select,
@@ -115,15 +117,16 @@ def _selections() -> list[tuple[Table, Select[Any], Any]]:
         if table.name == "cases":
             ids = select(table.c.id).where(table.c.id == bindparam("case_id"))
         else:
-            links = [fk.parent.in_(chosen[fk.column.table.name])
-                     for fk in table.foreign_keys
-                     if fk.column.table.name in chosen and fk.column.table.name != table.name]
+            links: list[ColumnElement[bool]] = [
+                fk.parent.in_(chosen[fk.column.table.name]) for fk in table.foreign_keys
+                if fk.column.table.name in chosen and fk.column.table.name != table.name]
             # Rows of a case carry its id (the services set it with the instance), and that
             # column is indexed: one indexed lookup instead of an OR that scans the table. A row
             # linked only through an instance would still block the instance's delete (foreign
             # key), rolling the case's transaction back rather than leaving it half removed.
-            direct = [fk.parent == bindparam("case_id") for fk in table.foreign_keys
-                      if fk.column.table.name == "cases"]
+            direct: list[ColumnElement[bool]] = [
+                fk.parent == bindparam("case_id") for fk in table.foreign_keys
+                if fk.column.table.name == "cases"]
             links = direct or links
             if not links or "id" not in table.c:
                 continue

@@ -20,8 +20,13 @@ How a page module uses them::
     async def answer(request: Request, cid: int, actor: Annotated[Actor, Depends(current_actor)],
                      app: Annotated[App, Depends(kapp)]) -> Response:
         form = await request.form()
-        ...
+        advice = str(form.get("advies") or "")
+        # Services block (database, argon2): in an ``async def`` route call them through
+        # ``starlette.concurrency.run_in_threadpool``, never directly on the event loop.
+        await run_in_threadpool(consultation.answer, app, actor, cid, advice)
         return redirect("/consultaties", flash="Uw antwoord is verstuurd.")
+
+A plain ``def`` route (like the GET above) already runs in the thread pool.
 
 - ``current_actor`` reads the session cookie; without a valid session the visitor is sent to
   ``/login`` (303) and comes back to the page afterwards. It also puts the session on
@@ -50,6 +55,7 @@ from urllib.parse import quote, unquote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from kovflow.actor import Actor
 from kovflow.services import App
@@ -145,7 +151,7 @@ def current_actor(request: Request) -> Actor:
 
 async def require_csrf(request: Request) -> None:
     """Refuse a POST whose ``csrf_token`` field does not match the session's (constant time)."""
-    session = current_session(request)
+    session = await run_in_threadpool(current_session, request)  # reads the database
     form = await request.form()  # Starlette caches the parsed form: the route can read it again
     sent = form.get("csrf_token")
     if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(),

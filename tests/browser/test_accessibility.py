@@ -3,6 +3,7 @@ headings in order, and every action reachable with the keyboard alone."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import date
 
@@ -13,7 +14,7 @@ from tests.browser.conftest import LiveServer, axe_violations
 
 pytest.importorskip("playwright")
 
-from playwright.sync_api import Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect
 
 Login = Callable[[str], Page]
 
@@ -60,7 +61,7 @@ def test_headings_are_in_order_on_the_case_page(server: LiveServer, login: Login
     levels = page.eval_on_selector_all("h1,h2,h3,h4,h5,h6",
                                        "els => els.map(e => Number(e.tagName[1]))")
     assert levels[0] == 1 and levels.count(1) == 1
-    assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
 
 
 def _focused(page: Page) -> str:

@@ -20,7 +20,7 @@ from tests.conftest import join_team
 
 pytest.importorskip("playwright")
 
-from playwright.sync_api import Locator, Page, expect  # noqa: E402
+from playwright.sync_api import Locator, Page, expect
 
 Login = Callable[[str], Page]
 Shot = Callable[[Page, str], Path]

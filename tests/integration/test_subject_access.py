@@ -59,6 +59,7 @@ def test_the_export_holds_the_case_and_its_access_report_and_is_logged(world: Wo
     assert {(p["wie"], p["rol"]) for p in doc["betrokkenen"]} == {("coach", "coach"),
                                                                  ("Voogd Vink", "voogd")}
     assert [(r["route"], r["stand"]) for r in doc["routes"]] == [("plaatsing", "intake_gepland")]
+    assert doc["routes"][0]["stand_omschrijving"] != "intake_gepland"  # the Dutch label
     assert doc["routes"][0]["gegevens"]["intake_datum"] == "2026-11-30"
     kinds = [e["soort"] for e in doc["tijdlijn"]]
     assert kinds[0] == "case_opened" and "consent" in kinds and len(kinds) >= 5
@@ -120,6 +121,7 @@ def test_the_html_is_dutch_self_contained_and_escaped(world: World) -> None:
     page = render(export_case(world.app, world.coach, case), "html")
     assert '<html lang="nl">' in page and f"Inzage in het dossier {case}" in page
     assert "Zwaantje&lt;b&gt;" in page and NAME not in page
+    assert "dossier geopend" in page and "Intake gepland" in page
     assert "29-02-2024" in page and "Voogd Vink" in page and "kinderopvang_naar_wijkcoach" in page
     assert "Hoe gaan we om met driftbuien?" in page and "nog niet beantwoord" in page
     assert "Wie heeft het dossier ingezien" in page and "inzageverzoek (export)" in page

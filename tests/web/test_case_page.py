@@ -3,6 +3,7 @@ planned conversations, timeline, and the same 404 for a stranger as for a missin
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from datetime import date
@@ -145,8 +146,8 @@ def test_a_conflict_says_the_case_changed_and_loses_nothing(world: World,
     assert "De route staat nu op: <strong>Intake gepland</strong>" in box.group(1)
     assert "Datum intake: 2026-12-01" in box.group(1)
     assert 'name="expected_revision" value="1"' in html  # the form now has the new revision
-    data = [i for i in case_overview(world.app, world.coach, case).instances
-            if i.route == "plaatsing"][0]
+    data = next(i for i in case_overview(world.app, world.coach, case).instances
+            if i.route == "plaatsing")
     assert data.revision == 1  # the stale step wrote nothing
 
 
@@ -229,5 +230,5 @@ def test_headings_are_in_order(world: World, login_as: Login) -> None:
     html = login_as("coach").get(f"/casus/{_case(world)}").text
     levels = [int(n) for n in re.findall(r"<h([1-6])\b", html)]
     assert levels[0] == 1 and levels.count(1) == 1
-    for before, after in zip(levels, levels[1:], strict=False):
+    for before, after in itertools.pairwise(levels):
         assert after <= before + 1, levels

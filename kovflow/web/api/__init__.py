@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kovflow.services import App
 
@@ -37,6 +38,7 @@ def build_api(kapp: App) -> FastAPI:
     api.include_router(cases.router)
     api.include_router(work.router)
     _problem_schemas(api)
+    api.add_middleware(NoStore)
 
     @api.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def docs_page() -> HTMLResponse:
@@ -61,3 +63,18 @@ def _problem_schemas(api: FastAPI) -> None:
         return api.openapi_schema or {}
 
     api.openapi = openapi  # type: ignore[method-assign]
+
+
+class NoStore:
+    """``Cache-Control: no-store`` on every answer: case data must not stay in a proxy or cache."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, with_header if scope["type"] == "http" else send)

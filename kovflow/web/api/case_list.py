@@ -37,7 +37,8 @@ class CaseRow:
 def visible_cases(app: App, actor: Actor, *, location: str | None = None,
                   route: str | None = None, state: str | None = None, after: str | None = None,
                   limit: int = 50) -> tuple[list[CaseRow], str | None]:
-    """Cases the actor may read (fully or pseudonymised), oldest first, and the next cursor."""
+    """Cases the actor may read (fully or pseudonymised) in case-number order, and the cursor
+    for the next page (None on the last page)."""
     if route is not None:
         app.catalog.get(route)  # an unknown route is NotFound, not an empty list
     now = app.clock.now()
@@ -50,15 +51,15 @@ def visible_cases(app: App, actor: Actor, *, location: str | None = None,
             location_id = next((i for i, c in locations.items() if c == location), None)
             if location_id is None:
                 raise InvalidInput(f"unknown location {location!r}")
-        start = 0
-        if after is not None:
-            after_row = repo.case_by_number(conn, after)
-            start = after_row.id if after_row is not None else 0
         c = repo.cases.c
-        stmt = repo.cases.select().where(c.id > start)
+        # The cursor is compared, never looked up: whether the named case exists (or may be
+        # seen) makes no difference to the answer, so it cannot be used to probe numbers.
+        stmt = repo.cases.select()
+        if after is not None:
+            stmt = stmt.where(c.case_number > after)
         if location_id is not None:
             stmt = stmt.where(c.location_id == location_id)
-        rows = conn.execute(stmt.order_by(c.id).limit(SCAN)).all()
+        rows = conn.execute(stmt.order_by(c.case_number).limit(SCAN)).all()
         for row in rows:
             cursor = row.case_number
             if not (access.permits(conn, actor, row, Action.READ)

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from kovflow.services import App
 from kovflow.web.deps import (
@@ -70,8 +71,9 @@ async def login_submit(request: Request, app: Annotated[App, Depends(kapp)]) -> 
                            username=username, next_path=next_path, status_code=400)
     address = request.client.host if request.client else "onbekend"
     try:
-        session = login(app, username, password, address,
-                        previous_token=request.cookies.get(SESSION_COOKIE))
+        # argon2id takes tens of milliseconds of CPU on purpose: not on the event loop.
+        session = await run_in_threadpool(login, app, username, password, address,
+                                          request.cookies.get(SESSION_COOKIE))
     except LoginThrottled as exc:
         # The service words it in Dutch with the minutes to wait.
         response = _login_page(request, error=str(exc), username=username,

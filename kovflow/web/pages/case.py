@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from kovflow.actor import Actor
 from kovflow.routes.spec import FieldSpec, RouteSpec, TransitionSpec
@@ -279,19 +280,26 @@ def _text(form: Any, name: str) -> str:
 async def fire_step(request: Request, case_number: str,
                     actor: Annotated[Actor, Depends(current_actor)],
                     app: Annotated[App, Depends(kapp)]) -> Response:
+    form = await request.form()
+    values = {key: _text(form, key) for key in form if key != "csrf_token"}
+    # The services block (database, argon2-free but I/O): off the event loop.
+    return await run_in_threadpool(_fire_step, request, app, actor, case_number, values)
+
+
+def _fire_step(request: Request, app: App, actor: Actor, case_number: str,
+               form: dict[str, str]) -> Response:
     from kovflow.errors import ConcurrentUpdate, InvalidInput, TransitionNotAllowed
     from kovflow.services import fire
 
-    form = await request.form()
-    route, trigger = _text(form, "route"), _text(form, "trigger")
+    route, trigger = form.get("route", ""), form.get("trigger", "")
     try:
-        instance_id = int(_text(form, "instance"))
-        revision = int(_text(form, "expected_revision"))
+        instance_id = int(form.get("instance", ""))
+        revision = int(form.get("expected_revision", ""))
     except ValueError:
         raise InvalidInput("het formulier mist de route of de revisie; laad de pagina "
                            "opnieuw") from None
     spec_fields = _fields_of(app, route, trigger)
-    values = {name: _text(form, name) for name, _label in spec_fields}
+    values = {name: form.get(name, "") for name, _label in spec_fields}
     data = {name: value for name, value in values.items() if value}
     attempt = Attempt(instance_id, trigger, values, dict(spec_fields))
     try:
@@ -334,12 +342,17 @@ def _fields_of(app: App, route: str, trigger: str) -> list[tuple[str, str]]:
 async def consent(request: Request, case_number: str,
                   actor: Annotated[Actor, Depends(current_actor)],
                   app: Annotated[App, Depends(kapp)]) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_consent, request, app, actor, case_number,
+                                   _text(form, "scope"), _text(form, "status"),
+                                   _text(form, "form"))
+
+
+def _consent(request: Request, app: App, actor: Actor, case_number: str, scope: str,
+             status: str, how: str) -> Response:
     from kovflow.errors import InvalidInput
     from kovflow.services import record_consent
 
-    form = await request.form()
-    scope, status = _text(form, "scope"), _text(form, "status")
-    how = _text(form, "form")
     if scope not in _consent_scopes(app):
         raise InvalidInput("kies waarvoor de toestemming geldt")
     if status not in CONSENT_STATUSES:
@@ -361,14 +374,19 @@ async def consent(request: Request, case_number: str,
 async def consult(request: Request, case_number: str,
                   actor: Annotated[Actor, Depends(current_actor)],
                   app: Annotated[App, Depends(kapp)]) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_consult, request, app, actor, case_number,
+                                   _text(form, "to_role"), _text(form, "question"))
+
+
+def _consult(request: Request, app: App, actor: Actor, case_number: str, to_role: str,
+             question: str) -> Response:
     from kovflow.errors import InvalidInput, NotFound
 
     if not _consult_available():
         raise NotFound("page", "consultatie")
     from kovflow.services import consultation  # type: ignore[attr-defined,unused-ignore]
 
-    form = await request.form()
-    to_role, question = _text(form, "to_role"), _text(form, "question")
     if to_role not in CONSULT_ROLES:
         raise InvalidInput("kies aan wie u de vraag stelt: wijkcoach of jgz")
     if not question:
