@@ -232,3 +232,24 @@ def test_headings_are_in_order(world: World, login_as: Login) -> None:
     assert levels[0] == 1 and levels.count(1) == 1
     for before, after in itertools.pairwise(levels):
         assert after <= before + 1, levels
+
+
+def test_the_anonymous_consultation_keeps_a_question_that_names_the_child(
+        world: World, login_as: Login) -> None:
+    case = _case(world)
+    client = login_as("coach")
+    token = csrf_of(client.get(f"/casus/{case}").text)
+    named = client.post(f"/casus/{case}/consultatie", data={
+        "csrf_token": token, "to_role": "wijkcoach", "question": "Sam praat weinig, wat nu?"})
+    assert named.status_code == 400
+    assert "herkenbaar" in named.text
+    assert ">Sam praat weinig, wat nu?</textarea>" in named.text  # given back to edit
+    asked = client.post(f"/casus/{case}/consultatie", data={
+        "csrf_token": token, "to_role": "wijkcoach",
+        "question": "Een peuter praat weinig op de groep; wanneer verwijzen?"},
+        follow_redirects=False)
+    assert asked.status_code == 303 and asked.headers["location"].endswith("#consultatie")
+    page = client.get(asked.headers["location"]).text
+    assert "Uw vraag is anoniem gesteld." in page
+    assert "Uw eerdere vragen" in page and "wanneer verwijzen?" in page
+    assert "nog geen antwoord" in page

@@ -14,12 +14,14 @@ either way: the client reloads and decides again.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from kovflow.actor import Actor
 from kovflow.errors import InvalidInput, NotFound
 from kovflow.services import (
+    App,
     case_overview,
     consents_of,
     fire,
@@ -28,7 +30,7 @@ from kovflow.services import (
     record_consent,
     start_route,
 )
-from kovflow.services.cases import CaseOverview
+from kovflow.services.cases import CaseOverview, InstanceView
 from kovflow.services.steps import FireResult
 from kovflow.web.api import models as m
 from kovflow.web.api.auth import ActorDep, KappDep
@@ -52,7 +54,7 @@ def _started(items: tuple[tuple[str, int, str], ...]) -> list[m.StartedRoute]:
     return [m.StartedRoute(route=r, instance_id=i, state=s) for r, i, s in items]
 
 
-def _instance(view: Any) -> m.Instance:
+def _instance(view: InstanceView) -> m.Instance:
     return m.Instance(id=view.id, route=view.route, version=view.version, title=view.title,
                       state=view.state, state_label=view.state_label, revision=view.revision,
                       closed=view.closed,
@@ -154,15 +156,17 @@ def _revisions(if_match: str) -> list[int] | None:
         # Weak tags never match under If-Match's strong comparison (RFC 9110 13.1.1).
         if tag.startswith("W/"):
             continue
-        if len(tag) < 3 or not (tag[0] == tag[-1] == '"') or not tag[1:-1].isdigit():
+        digits = tag[1:-1]
+        if len(tag) < 3 or not (tag[0] == tag[-1] == '"') or not (digits.isascii()
+                                                                   and digits.isdigit()):
             raise ApiProblem(400, "bad-precondition", "Ongeldige If-Match",
                              'If-Match is "<revisie>" (het ETag van de route) of *.')
-        out.append(int(tag[1:-1]))
+        out.append(int(digits))
     return out
 
 
-def current_instance(kapp: Any, actor: Any, case_number: str, route: str,
-                     instance_id: int | None) -> Any:
+def current_instance(kapp: App, actor: Actor, case_number: str, route: str,
+                     instance_id: int | None) -> InstanceView:
     """The instance a step will act on, as the actor sees it (same choice as the service)."""
     views = [v for v in case_overview(kapp, actor, case_number).instances if v.route == route]
     if instance_id is not None:
