@@ -44,7 +44,7 @@ from kovflow.errors import InvalidInput, KovflowError
 from kovflow.services import access
 from kovflow.services.context import App
 from kovflow.store import monitor_repo
-from kovflow.store.db import Connection, write
+from kovflow.store.db import Connection, read, write
 
 Grouping = Literal["location", "wijk", "organisation"]
 GROUPINGS: tuple[str, ...] = ("location", "wijk", "organisation")
@@ -232,12 +232,11 @@ def compute_monitor(app: App, actor: Actor, start: date, end: date, by: str | No
         raise MonitorRefused("de monitor passende kinderopvang is alleen voor de coördinator en "
                              "functioneel beheer")
 
-    def work(conn: Connection) -> MonitorReport:
-        access.log(conn, actor, now, None, Action.SEARCH, what)
+    # The search is logged first, in its own short write transaction: the reads that follow may
+    # take a while on a large database and must not hold SQLite's write lock meanwhile.
+    write(app.engine, lambda conn: access.log(conn, actor, now, None, Action.SEARCH, what))
+    with read(app.engine) as conn:
         return _report(conn, start, end, by, compare, now)
-
-    # The log and the reads share one transaction: the search is recorded if and only if it ran.
-    return write(app.engine, work)
 
 
 def may_run_monitor(actor: Actor) -> bool:

@@ -33,20 +33,35 @@ def _text(value: Any, spec: FieldSpec) -> str:
     return text
 
 
+# Reasons never repeat the refused value: it may be a name typed into the wrong field, and
+# reasons reach screens, API answers and logs.
+# Dates far outside a child's life are typing errors; they would also overflow date arithmetic.
+_YEARS = range(1900, 2200)
+
+
+def _in_range(day: date) -> None:
+    if day.year not in _YEARS:
+        raise _Invalid(f"ligt buiten de jaren {_YEARS.start}-{_YEARS.stop - 1}")
+
+
 def _date(value: Any, spec: FieldSpec) -> str:
     if isinstance(value, date) and not isinstance(value, datetime):
+        _in_range(value)
         return value.isoformat()
     try:
-        return date.fromisoformat(str(value).strip()).isoformat()
+        day = date.fromisoformat(str(value).strip())
     except ValueError:
-        raise _Invalid(f"{value!r} is geen datum; schrijf JJJJ-MM-DD, bijvoorbeeld 2026-12-01") from None
+        raise _Invalid("is geen datum; schrijf JJJJ-MM-DD, bijvoorbeeld 2026-12-01") from None
+    _in_range(day)
+    return day.isoformat()
 
 
 def _datetime(value: Any, spec: FieldSpec) -> str:
     try:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
     except ValueError:
-        raise _Invalid(f"{value!r} is geen datum en tijd; schrijf bijvoorbeeld 2026-12-01T10:00") from None
+        raise _Invalid("is geen datum en tijd; schrijf bijvoorbeeld 2026-12-01T10:00") from None
+    _in_range(moment.date())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_AMSTERDAM)
     return moment.astimezone(ZoneInfo("UTC")).isoformat()
@@ -55,7 +70,7 @@ def _datetime(value: Any, spec: FieldSpec) -> str:
 def _enum(value: Any, spec: FieldSpec) -> str:
     text = str(value).strip()
     if text not in spec.choices:
-        raise _Invalid(f"{text!r} is geen keuze; kies uit {', '.join(spec.choices)}")
+        raise _Invalid(f"is geen keuze; kies uit {', '.join(spec.choices)}")
     return text
 
 
@@ -75,7 +90,7 @@ def parse_bool(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValueError(f"{value!r} is geen ja/nee")
+    raise ValueError("is geen ja/nee")
 
 
 def _int(value: Any, spec: FieldSpec) -> int:
@@ -84,7 +99,7 @@ def _int(value: Any, spec: FieldSpec) -> int:
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise _Invalid(f"{value!r} is geen geheel getal") from None
+        raise _Invalid("is geen geheel getal") from None
     if spec.minimum is not None and number < spec.minimum:
         raise _Invalid(f"moet minstens {spec.minimum} zijn")
     if spec.maximum is not None and number > spec.maximum:

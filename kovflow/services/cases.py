@@ -24,6 +24,7 @@ from kovflow.access.policy import (
     concerns,
     group_of,
     limited_view,
+    scope_sides,
     shared_categories,
     withheld_note,
 )
@@ -142,8 +143,16 @@ def record_consent(app: App, actor: Actor, case_number: str, scope: str, status:
     """Record that consent for ``scope`` was asked, given, refused or withdrawn (audited)."""
     if status not in CONSENT_STATUSES:
         raise InvalidInput(f"consent status must be one of {', '.join(CONSENT_STATUSES)}")
+    unknown = sorted(set(categories) - {c.value for c in Category})
+    if unknown:
+        raise InvalidInput(f"unknown data categor{'y' if len(unknown) == 1 else 'ies'} "
+                           f"{', '.join(unknown)}; categories: "
+                           f"{', '.join(c.value for c in Category)}")
     if "medisch" in categories and status == "gegeven" and not medical_explicit:
         raise InvalidInput("medical data needs explicit consent: record it as explicit")
+    giving, receiving = scope_sides(scope, recipient)
+    direction = f"{' '.join(sorted(giving))} -> {' '.join(sorted(receiving))}" \
+        if giving or receiving else ""
     now = app.clock.now()
 
     def work(conn: Connection) -> int:
@@ -157,7 +166,8 @@ def record_consent(app: App, actor: Actor, case_number: str, scope: str, status:
         # whether data had already crossed the border, so the case shows it.
         transferred = bool(earlier) and earlier[-1].transferred_at is not None
         cid = repo.insert_returning_id(conn, repo.consents, {
-            "case_id": case_row.id, "scope": scope, "direction": "", "purpose": purpose,
+            "case_id": case_row.id, "scope": scope, "direction": direction[:200],
+            "purpose": purpose,
             "categories": list(categories), "medical_explicit": medical_explicit,
             "asked_by": actor.username, "recipient": recipient, "status": status, "form": form,
             "asked_at": now, "decided_at": None if status == "gevraagd" else now,

@@ -78,22 +78,33 @@ def _sqlite_engine(url: str, database: str) -> Engine:
     return engine
 
 
+def _unavailable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
+        f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}")
+
+
 def check_reachable(engine: Engine) -> None:
     """Connect once, turning driver errors into a ``DatabaseUnavailable`` that says where."""
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
     except (OperationalError, DBAPIError) as exc:
-        raise DatabaseUnavailable(
-            f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
-            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
-        ) from None
+        raise _unavailable(engine, exc) from None
+
+
+def _connect(engine: Engine) -> Connection:
+    """A connection; a server that is down is ``DatabaseUnavailable`` (a 503, exit 6), not a crash."""
+    try:
+        return engine.connect()
+    except OperationalError as exc:
+        raise _unavailable(engine, exc) from None
 
 
 @contextmanager
 def read(engine: Engine) -> Iterator[Connection]:
     """A read transaction (deferred on SQLite: readers never block writers in WAL mode)."""
-    with engine.connect() as conn, conn.begin():
+    with _connect(engine) as conn, conn.begin():
         yield conn
 
 
@@ -119,7 +130,7 @@ def write(engine: Engine, work: Callable[[Connection], T], attempts: int = WRITE
     """Run ``work`` in one write transaction; commit or roll back as a whole; retry if transient."""
     for attempt in range(1, attempts + 1):
         try:
-            with engine.connect().execution_options(kovflow_write=True) as conn, conn.begin():
+            with _connect(engine).execution_options(kovflow_write=True) as conn, conn.begin():
                 return work(conn)
         except (Retry, IntegrityError, OperationalError) as exc:
             if attempt == attempts or not _transient(exc):

@@ -133,7 +133,10 @@ def current_session(request: Request) -> Session:
     if cached is not None:
         return cached
     token = request.cookies.get(SESSION_COOKIE)
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # Back to the page after login; a form sent with an expired session goes to Mijn taken
+    # (its POST address is no page to return to).
+    target = (request.url.path + (f"?{request.url.query}" if request.url.query else "")
+              if request.method == "GET" else "/")
     if not token:
         raise LoginRequired(target)
     try:
@@ -190,7 +193,7 @@ def _nav(request: Request, actor: Actor | None) -> list[NavItem]:
     for label, href, roles in _NAV:
         if roles and not (roles & actor.roles):
             continue
-        current = path == href if href == "/" else path.startswith(href)
+        current = path in ("/", "/taken") if href == "/" else path.startswith(href)
         items.append(NavItem(label, href, current))
     return items
 

@@ -43,7 +43,7 @@ def _columns(spec: RouteSpec) -> dict[str, int]:
     return {name: depth.get(name, last) for name in spec.states}
 
 
-def _lines(label: str, width: int = 20) -> list[str]:
+def _lines(label: str, width: int = 18) -> list[str]:
     """Wrap a label into at most two lines of about ``width`` characters."""
     words, lines, current = label.split(), [], ""
     for word in words:

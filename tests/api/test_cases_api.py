@@ -216,8 +216,6 @@ def test_a_refused_step_is_422_with_every_reason(api: Api) -> None:
     assert_problem(res, 404, "not-found")
 
 
-@pytest.mark.xfail(strict=True, reason="kovflow/routes/fields.py repeats a refused value in its "
-                   "reason (\"'<value>' is geen datum\"); it may be a name (change requested)")
 def test_a_refused_value_is_not_repeated_in_the_problem(api: Api) -> None:
     case = open_child_case(api)
     res = api.post(f"/cases/{case}/routes/plaatsing/fire/plan_intake", "coach",

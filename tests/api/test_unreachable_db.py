@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from kovflow.config import Settings
 from kovflow.services import build_app
 from tests.api.conftest import _test_client_class, assert_problem
@@ -32,8 +30,6 @@ def test_an_unreachable_database_gives_a_problem_without_details() -> None:
     assert "Traceback" not in res.text and "psycopg" not in res.text
 
 
-@pytest.mark.xfail(strict=True, reason="kovflow/store/db.py read()/write() let the driver's "
-                   "OperationalError through instead of DatabaseUnavailable (change requested)")
 def test_an_unreachable_database_is_a_503_problem() -> None:
     res = _ask()
     assert_problem(res, 503, "database-unavailable")

@@ -34,7 +34,7 @@ from tests.conftest import START, World
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium-missing")
+CHROMIUM = Path("/usr/bin/chromium")
 SKIP_REASON = f"chromium not installed at {CHROMIUM}: browser tests skipped"
 PASSWORD = "een-lang-wachtwoord-42"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"

@@ -111,6 +111,9 @@ def test_given_consent_shares_its_categories_and_medical_data_needs_explicit_con
     with pytest.raises(InvalidInput, match="explicit"):
         record_consent(world.app, world.coach, case, TO_WIJKCOACH, "gegeven",
                        categories=("personalia", "medisch"))
+    with pytest.raises(InvalidInput, match="unknown data category medische_info"):
+        record_consent(world.app, world.coach, case, TO_WIJKCOACH, "gegeven",
+                       categories=("personalia", "medische_info"))
     record_consent(world.app, world.coach, case, TO_WIJKCOACH, "gegeven",
                    categories=("personalia", "medisch"), medical_explicit=True)
     events = history(world.app, world.wijkcoach, case)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -153,26 +154,34 @@ def test_refusals_answer_like_missing_objects_and_are_audited_without_text(world
     assert not any("bijt" in what or "Peuter" in what for _, _, what, _ in log)
 
 
-def test_cli_ask_inbox_answer_case(world: World) -> None:
-    case = _case(world, "Kees")
-    db = str(world.app.engine.url)
+def test_cli_ask_inbox_answer_case(tmp_path: Path) -> None:
+    """The CLI on its own SQLite file (each command builds its own App, as in real use)."""
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()
 
     def run(*args: str) -> tuple[int, str]:
         result = runner.invoke(cli, ["--db", db, "--now", "2026-11-23T10:00", *args])
         return result.exit_code, result.output
 
+    for args in (("db", "upgrade"), ("locations", "add", "ZON", "--name", "Z", "--wijk", "Oost"),
+                 ("users", "add", "coach", "--role", "coach", "--location", "ZON"),
+                 ("users", "add", "wk", "--role", "wijkcoach", "--location", "ZON")):
+        assert run(*args)[0] == 0, args
+    code, out = run("--as", "coach", "case", "open", "--first-name", "Kees", "--birth-date",
+                    "2024-01-01", "--location", "ZON", "--json")
+    case = json.loads(out)["case_number"]
     code, out = run("--as", "coach", "consult", "ask", case, "--to", "wijkcoach",
                     "--question", QUESTION, "--json")
     assert code == 0
     cid = json.loads(out)["id"]
-    code, out = run("--as", "wijkcoach", "consult", "inbox", "--json")
+    code, out = run("--as", "wk", "consult", "inbox", "--json")
     (item,) = json.loads(out)
-    assert item["question"] == QUESTION and "Kees" not in out and case not in out
-    assert run("--as", "wijkcoach", "consult", "answer", str(cid), "--advice", "Observeer")[0] == 0
+    assert (item["question"], item["age_band"], item["wijk"]) == (QUESTION, "2-3 jaar", "Oost")
+    assert "Kees" not in out and case not in out
+    assert run("--as", "wk", "consult", "answer", str(cid), "--advice", "Observeer")[0] == 0
     code, out = run("--as", "coach", "consult", "case", case)
     assert code == 0 and "advies: Observeer" in out
-    assert run("--as", "wijkcoach", "consult", "answer", "999", "--advice", "x")[0] == 4
+    assert run("--as", "wk", "consult", "answer", "999", "--advice", "x")[0] == 4
     assert run("--as", "coach", "consult", "ask", case, "--to", "wijkcoach",
                "--question", "Kees bijt")[0] == 2
     assert "WITHOUT the name" in " ".join(run("consult", "ask", "--help")[1].split())

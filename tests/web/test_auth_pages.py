@@ -169,3 +169,9 @@ def test_navigation_follows_the_roles(login_as: Callable[[str], TestClient]) -> 
     assert "/consultaties" in wijkcoach
     assert "/beheer" in login_as("admin").get("/").text
 
+
+
+def test_a_form_sent_after_the_session_ended_leads_to_login_then_my_tasks(web: Web) -> None:
+    answer = web().post("/casus/KOV-00001/stap", data={"csrf_token": "x"},
+                        follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/login"

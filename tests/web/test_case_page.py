@@ -103,6 +103,8 @@ def test_a_step_from_the_page_moves_the_route_and_says_so(world: World,
     assert planned and "1 december 2026" in planned.group(0) and "Intake" in planned.group(0)
     # The timeline names the step and the data recorded with it.
     assert "Toeleiding en plaatsing: Intake plannen (nu: Intake gepland)" in after
+    timeline = re.search(r'id="tijdlijn".*?</section>', after, re.S)
+    assert timeline and "<li>Datum intake: 2026-12-01</li>" in timeline.group(0)
     assert 'name="expected_revision" value="1"' in after
     # The flash is shown once.
     assert "is vastgelegd" not in client.get(f"/casus/{case}").text

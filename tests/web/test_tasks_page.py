@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from starlette.testclient import TestClient
 
 from kovflow.calendar import WorkCalendar
@@ -74,3 +75,36 @@ def test_tasks_of_cases_a_partner_is_not_part_of_stay_hidden(
     open_case(world.app, world.coach, first_name="Kind", initial="K",
               birth_date=date(2024, 5, 1), location="ZON")
     assert "task-" not in login_as("jgz").get("/").text
+
+
+def test_the_mail_link_opens_my_tasks(world: World, login_as: Callable[[str], TestClient]) -> None:
+    from kovflow.notify.render import link_for
+
+    open_case(world.app, world.coach, first_name="Kind", initial="K",
+              birth_date=date(2024, 5, 1), location="ZON")
+    path = link_for("http://testserver").removeprefix("http://testserver")
+    page = login_as("coach").get(path)
+    assert page.status_code == 200 and "<h1>Mijn taken</h1>" in page.text
+    assert 'aria-current="page">Mijn taken' in page.text
+    assert "Plan de intake of plaats het kind" in page.text
+
+
+def test_my_tasks_can_be_filtered_by_location(
+        world: World, login_as: Callable[[str], TestClient]) -> None:
+    from kovflow.services import add_location, add_participant, my_tasks
+
+    add_location(world.app, world.operator, "REG", "De Regenboog", "Malburgen",
+                 "Kinderopvang Arnhem")
+    here = open_case(world.app, world.coach, first_name="Kind", initial="K",
+                     birth_date=date(2024, 5, 1), location="ZON").case_number
+    there = open_case(world.app, world.operator, first_name="Kind", initial="L",
+                      birth_date=date(2024, 5, 1), location="REG").case_number
+    add_participant(world.app, world.operator, there, "coach", username="coach")
+    if "location" not in my_tasks(world.app, world.coach)[0]:
+        pytest.skip("kovflow.services.my_tasks does not give the task's location yet")
+    client = login_as("coach")
+    both = client.get("/").text
+    assert here in both and there in both and '<select id="locatie" name="locatie">' in both
+    only = client.get("/?locatie=REG").text
+    assert there in only and here not in only
+    assert '<option value="REG" selected>' in only

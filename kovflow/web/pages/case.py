@@ -88,7 +88,7 @@ class Attempt:
     error: str = ""
 
 
-def _hint(f: FieldSpec) -> str:
+def _hint(f: FieldSpec, labels: dict[str, str]) -> str:
     parts = []
     if f.help:
         parts.append(f.help)
@@ -96,11 +96,12 @@ def _hint(f: FieldSpec) -> str:
         parts.append("Scheid meerdere waarden met ;")
     if f.required_if is not None:
         want = "ja" if f.required_if.equals is True else str(f.required_if.equals)
-        parts.append(f"Verplicht als '{f.required_if.field}' {want} is.")
+        other = labels.get(f.required_if.field, f.required_if.field)
+        parts.append(f"Verplicht als '{other}' {want} is.")
     return " ".join(parts)
 
 
-def _form_field(prefix: str, f: FieldSpec, value: str) -> FormField:
+def _form_field(prefix: str, f: FieldSpec, value: str, labels: dict[str, str]) -> FormField:
     widget, input_type = "input", "text"
     if f.type == "text":
         widget = "textarea"
@@ -118,7 +119,7 @@ def _form_field(prefix: str, f: FieldSpec, value: str) -> FormField:
     required = f.required and f.required_if is None and f.default_after is None
     return FormField(id=f"{prefix}-{f.name}", name=f.name, label=f.label, widget=widget,
                      input_type=input_type, required=required, choices=f.choices,
-                     hint=_hint(f), value=value, minimum=f.minimum, maximum=f.maximum)
+                     hint=_hint(f, labels), value=value, minimum=f.minimum, maximum=f.maximum)
 
 
 def _step_form(actor: Actor, inst_id: int, t: TransitionSpec, attempt: Attempt | None) -> StepForm:
@@ -126,9 +127,11 @@ def _step_form(actor: Actor, inst_id: int, t: TransitionSpec, attempt: Attempt |
         and attempt.trigger == t.trigger else None
     values = mine.values if mine else {}
     prefix = f"i{inst_id}-{t.trigger}"
+    labels = {f.name: f.label for f in t.fields}
     return StepForm(trigger=t.trigger, label=t.label, roles=t.roles,
                     allowed=actor.may_act_as(t.roles),
-                    fields=[_form_field(prefix, f, values.get(f.name, "")) for f in t.fields],
+                    fields=[_form_field(prefix, f, values.get(f.name, ""), labels)
+                            for f in t.fields],
                     reasons=mine.reasons if mine else [], conflict=bool(mine and mine.conflict),
                     error=mine.error if mine else "")
 
@@ -205,6 +208,15 @@ def _event_text(app: App, e: dict[str, Any]) -> str:
     return _KINDS.get(kind, kind.replace("_", " "))
 
 
+def _field_labels(app: App, e: dict[str, Any]) -> dict[str, str]:
+    """The Dutch labels of the fields a step recorded (the timeline shows labels, not names)."""
+    route = e["route"]
+    if e["kind"] != "transition" or not route or route not in app.catalog:
+        return {}
+    spec = app.catalog.get(route, e["version"])
+    return {f.name: f.label for t in spec.transitions_for(e["trigger"]) for f in t.fields}
+
+
 def _consult_available() -> bool:
     return importlib.util.find_spec("kovflow.services.consultation") is not None
 
@@ -250,8 +262,8 @@ def case_context(app: App, actor: Actor, case_number: str,
         joined = since.get((who, role)) or (since.get((who, "*")) if who == opener else None)
         faces.append({"who": who, "role": role, "organisation": organisation,
                       "since": datetime.fromisoformat(joined) if joined else None})
-    timeline = [{**e, "at": datetime.fromisoformat(e["at"]), "text": _event_text(app, e)}
-                for e in reversed(events)]
+    timeline = [{**e, "at": datetime.fromisoformat(e["at"]), "text": _event_text(app, e),
+                 "labels": _field_labels(app, e)} for e in reversed(events)]
     return {
         "case": overview, "full": full, "withheld": withheld, "routes": blocks, "faces": faces,
         "consents": consents, "consent_scopes": _consent_scopes(app),

@@ -1,4 +1,5 @@
-"""Mijn taken (``/``): the open tasks of the user and their roles, overdue first.
+"""Mijn taken (``/``, also ``/taken``, where the mails link): the open tasks of the user and
+their roles, overdue first.
 
 Due moments read in werkdagen (``kovflow.web.dutch``). The location filter is a GET form, so a
 filtered list can be bookmarked; a location code is not personal data.
@@ -45,6 +46,7 @@ def task_rows(app: App, actor: Actor, location: str = "") -> tuple[list[dict[str
 
 
 @router.get("/")
+@router.get("/taken")  # the link in every notification mail (kovflow.notify.render.link_for)
 def tasks_page(request: Request, actor: Annotated[Actor, Depends(current_actor)],
                app: Annotated[App, Depends(kapp)]) -> Response:
     if actor.user_id is None:  # cannot happen for a logged-in user; keeps the types honest
