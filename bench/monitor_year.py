@@ -409,8 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="100,000 cases, 3 repeats")
     parser.add_argument("--cases", type=int, default=None)
     parser.add_argument("--skip-postgres", action="store_true")
-    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both",
-                        help="measure one backend; the figure combines it with the other "
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both", "none"),
+                        default="both",
+                        help="measure one backend (none: only write the figure); the figure "
+                             "combines it with the other "
                              "backend's last result for the same size (kept in var/bench/)")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args(argv)

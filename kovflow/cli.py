@@ -426,6 +426,11 @@ def _case_text(ov: Any) -> str:
     lines.append("Open taken:")
     lines += [f"  {role}: {title} (uiterlijk {due or '-'})" for role, title, due in ov.open_tasks] \
         or ["  -"]
+    lines += [f"  {note}" for note in ov.withheld]
+    if ov.consultations:
+        lines.append("Mijn anonieme consultaties:")
+        lines += [f"  #{c.id} aan {c.to_role}: {c.question}\n    advies: {c.advice or '(nog geen)'}"
+                  for c in ov.consultations]
     return "\n".join(lines)
 
 
@@ -525,6 +530,12 @@ def case_consent(
     status: str,
     purpose: Annotated[str, typer.Option()] = "",
     form: Annotated[str, typer.Option(help="schriftelijk or mondeling")] = "",
+    category: Annotated[list[str] | None, typer.Option(
+        help="Data category the consent covers (repeatable): personalia, plaatsing, "
+             "ontwikkeling, gezin, medisch. None: the recipient's defaults (never medisch).")] = None,
+    recipient: Annotated[str, typer.Option(help="Who receives, e.g. an organisation.")] = "",
+    medical_explicit: Annotated[bool, typer.Option(
+        "--medical-explicit", help="The parents explicitly consented to medical data.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record consent for a scope: gevraagd, gegeven, geweigerd or ingetrokken."""
@@ -533,7 +544,9 @@ def case_consent(
         from kovflow.services import record_consent
 
         kapp = _app()
-        cid = record_consent(kapp, _actor(kapp), case, scope, status, purpose=purpose, form=form)
+        cid = record_consent(kapp, _actor(kapp), case, scope, status, purpose=purpose, form=form,
+                             categories=tuple(category or ()), recipient=recipient,
+                             medical_explicit=medical_explicit)
         _emit(as_json, {"id": cid}, lambda: f"consent {scope}: {status}")
 
     _run(as_json, work)

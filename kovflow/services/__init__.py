@@ -13,6 +13,7 @@ from kovflow.services.cases import (
     my_tasks,
     open_case,
     record_consent,
+    search_cases,
 )
 from kovflow.services.context import App, build_app
 from kovflow.services.steps import FireResult, fire, start_route
@@ -35,5 +36,6 @@ __all__ = [
     "open_case",
     "record_consent",
     "resolve_actor",
+    "search_cases",
     "start_route",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from kovflow.access.policy import Action, Relation, allowed, sees_route
+from kovflow.access.policy import Action, Relation, allowed, group_of, sees_route
 from kovflow.actor import Actor
 from kovflow.errors import NotFound
 from kovflow.history import access_hash
@@ -31,6 +31,11 @@ class Denied(Exception):
 
 def relation(conn: Connection, actor: Actor, case_row: Any) -> Relation:
     """How the actor stands to the case: participant, same location, coordinator, admin, other."""
+    # The coordinator and functioneel beheer stand outside every case, even when their account
+    # is tied to a location or they were added to a case: they never see names or free text.
+    group = group_of(actor.roles)
+    if group in ("coordinator", "admin"):
+        return Relation.COORDINATOR if group == "coordinator" else Relation.ADMIN
     if actor.user_id is not None and repo.is_participant(conn, case_row.id, actor.user_id):
         return Relation.PARTICIPANT
     if actor.user_id is not None:
@@ -39,10 +44,6 @@ def relation(conn: Connection, actor: Actor, case_row: Any) -> Relation:
             return Relation.SAME_LOCATION
         if organisation and organisation == repo.location_organisation(conn, case_row.location_id):
             return Relation.SAME_LOCATION
-    if "coordinator" in actor.roles:
-        return Relation.COORDINATOR
-    if "admin" in actor.roles:
-        return Relation.ADMIN
     return Relation.OTHER
 
 

@@ -8,12 +8,12 @@ nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from kovflow.access.policy import Action
+from kovflow.access.policy import COMPARTMENTS, Action
 from kovflow.actor import Actor
 from kovflow.engine import CaseView, Decision, Entry, FirePlan, decide, enter
 from kovflow.errors import (
@@ -127,8 +127,13 @@ def _spec(app: App, row: Any) -> RouteSpec:
 
 
 def _find_instance(conn: Connection, route_id: str, case: str | None, location: str | None,
-                   instance_id: int | None) -> tuple[Any, Any]:
-    """The instance to act on and its case row (None for a location route)."""
+                   instance_id: int | None,
+                   check: Callable[[Any], None] = lambda _row: None) -> tuple[Any, Any]:
+    """The instance to act on and its case row (None for a location route).
+
+    ``check`` runs on the case row before the instances are looked at: an actor refused access
+    learns nothing more about an existing case than about a missing one.
+    """
     if (case is None) == (location is None):
         raise InvalidInput("name either a case number or a location code")
     case_row = None
@@ -136,6 +141,7 @@ def _find_instance(conn: Connection, route_id: str, case: str | None, location: 
         case_row = repo.case_by_number(conn, case)
         if case_row is None:
             raise NotFound("case", case)
+        check(case_row)
         rows = repo.case_instances(conn, case_row.id)
     else:
         loc = repo.location_by_code(conn, location or "")
@@ -146,6 +152,8 @@ def _find_instance(conn: Connection, route_id: str, case: str | None, location: 
         rows = [r for r in rows if r.id == instance_id]
     candidates = [r for r in rows if r.route_id == route_id]
     if not candidates:
+        if case is not None and route_id in COMPARTMENTS:
+            raise NotFound("case", case)  # the answer for a hidden one (fire): nothing leaks
         raise NotFound("route instance", f"{route_id} on {case or location}")
     open_rows = [r for r in candidates if r.closed_at is None]
     if len(open_rows) > 1:
@@ -181,11 +189,12 @@ def fire(app: App, actor: Actor, route_id: str, trigger: str, *, case: str | Non
     what = f"stap {route_id}.{trigger}"
 
     def work(conn: Connection) -> FireResult:
-        row, case_row = _find_instance(conn, route_id, case, location, instance_id)
-        if case_row is not None:
-            access.check(conn, actor, case_row, Action.WRITE, what)
-            if not access.visible_instances(conn, actor, [row]):  # a compartment (meldcode)
-                raise access.Denied(case_row.case_number, case_row.id, Action.WRITE, what)
+        row, case_row = _find_instance(
+            conn, route_id, case, location, instance_id,
+            check=lambda found: access.check(conn, actor, found, Action.WRITE, what))
+        # A compartment (meldcode) the actor may not see answers like a missing case.
+        if case_row is not None and not access.visible_instances(conn, actor, [row]):
+            raise access.Denied(case_row.case_number, case_row.id, Action.WRITE, what)
         if expected_revision is not None and row.revision != expected_revision:
             raise ConcurrentUpdate(row.id, expected_revision, row.revision)
         spec = _spec(app, row)

@@ -178,9 +178,6 @@ def _answer(call: Any) -> str:
     return "no refusal"
 
 
-@pytest.mark.xfail(strict=True, reason="needs the steps.fire change in the P2a report: a hidden "
-                   "compartment route answers 'No case' where a missing one says 'No route "
-                   "instance'")
 def test_firing_a_hidden_meldcode_answers_like_firing_a_missing_one(
         world: World, twins: tuple[dict[str, Actor], str, str]) -> None:
     people, a, b = twins
@@ -190,8 +187,6 @@ def test_firing_a_hidden_meldcode_answers_like_firing_a_missing_one(
     assert hidden.replace(a, "<case>") == missing.replace(b, "<case>")
 
 
-@pytest.mark.xfail(strict=True, reason="needs the steps.fire change in the P2a report: the route "
-                   "instance is looked up before the access check")
 def test_an_outsider_firing_on_an_existing_case_gets_the_missing_case_answer(
         world: World, twins: tuple[dict[str, Actor], str, str]) -> None:
     people, _, b = twins

@@ -50,6 +50,7 @@ from kovflow.services import (
     open_case,
     resolve_actor,
 )
+from kovflow.services.consultation import answer, ask
 from kovflow.store import repo
 from kovflow.store.migrate import upgrade
 from tests.conftest import START, join_team
@@ -417,6 +418,9 @@ def _walk(db_url: str, c: Canaries, mailer: MemoryMailer) -> tuple[list[str], se
         fire(app, wijkcoach, "wijkcoach", "voogd_betrokken", case=case,
              data={"voogd_contact": f"voogd van {c.first_name}"})
         add_participant(app, coach, case, "voogd", name=f"voogd van {c.first_name}")
+        # The anonymous consultation: the question and the advice are free text; no mail has them.
+        asked = ask(app, coach, case, "wijkcoach", "Hoe ga ik om met een peuter die bijt?")
+        answer(app, wijkcoach, asked, c.story)
         # Reminders (evaluatie, meldcode), an escalation and Monday digests on the way.
         run_until(app, mailer, START + timedelta(weeks=5), step=timedelta(hours=6))
         with app.engine.connect() as conn:
