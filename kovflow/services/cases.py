@@ -453,7 +453,8 @@ def my_tasks(app: App, actor: Actor) -> list[dict[str, Any]]:
                 or t.instance_id in visible]
     return [
         {"task": t.id, "case": t.case_number, "route": t.route_id, "state": t.state,
-         "role": t.role, "title": t.title, "due": t.due_at.isoformat() if t.due_at else None}
+         "role": t.role, "title": t.title, "due": t.due_at.isoformat() if t.due_at else None,
+         "location": t.location_code}
         for t in rows
     ]
 

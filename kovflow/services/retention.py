@@ -66,7 +66,7 @@ class Term:
     unit: str
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.unit}"
+        return f"{self.amount} {self.unit[:-1] if self.amount == 1 else self.unit}"
 
     def after(self, moment: datetime) -> datetime:
         """``moment`` plus the term, by the calendar (29 February + 1 year = 28 February)."""

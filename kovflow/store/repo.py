@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select, union, update
 
 from kovflow.history import GENESIS
 from kovflow.store.tables import (
@@ -230,24 +230,35 @@ def role_recipients(conn: Connection, case_id: int | None, location_id: int | No
 
 def open_tasks_for(conn: Connection, user_id: int, roles: Iterable[str],
                    location_id: int | None) -> Sequence[Row[Any]]:
-    """Open tasks assigned to the user, or to one of their roles on their cases or location."""
-    involved = select(participants.c.case_id).where(participants.c.user_id == user_id,
-                                                    participants.c.until.is_(None))
-    mine = [tasks.c.assignee_user_id == user_id]
+    """Open tasks assigned to the user, or to one of their roles on their cases or location.
+
+    Each way a task can be the user's is its own indexed branch (partial indexes on open tasks
+    by assignee and by case); their union of ids is looked up by key. One OR over all branches
+    made both databases walk every open task of the installation (178 ms at 100,000 cases).
+    """
+    open_ = tasks.c.closed_at.is_(None)
+    branches = [select(tasks.c.id).where(open_, tasks.c.assignee_user_id == user_id)]
     role_list = list(roles)
     if role_list:
-        scope = [tasks.c.case_id.in_(involved)]
+        for_role = and_(open_, tasks.c.role.in_(role_list), tasks.c.assignee_user_id.is_(None))
+        involved = select(participants.c.case_id).where(participants.c.user_id == user_id,
+                                                        participants.c.until.is_(None))
+        branches.append(select(tasks.c.id).where(for_role, tasks.c.case_id.in_(involved)))
         if location_id is not None:
-            scope.append(tasks.c.case_id.in_(select(cases.c.id)
-                                             .where(cases.c.location_id == location_id)))
-            scope.append(and_(tasks.c.case_id.is_(None),
-                              instances.c.location_id == location_id))
-        mine.append(and_(tasks.c.role.in_(role_list), tasks.c.assignee_user_id.is_(None),
-                         or_(*scope)))
-    q = (select(tasks, cases.c.case_number, instances.c.route_id)
+            at_location = select(cases.c.id).where(cases.c.location_id == location_id)
+            branches.append(select(tasks.c.id).where(for_role, tasks.c.case_id.in_(at_location)))
+            branches.append(select(tasks.c.id)
+                            .select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id))
+                            .where(for_role, tasks.c.case_id.is_(None),
+                                   instances.c.location_id == location_id))
+    ids = union(*branches).subquery()
+    q = (select(tasks, cases.c.case_number, instances.c.route_id,
+                locations.c.code.label("location_code"))
          .select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id)
-                      .outerjoin(cases, cases.c.id == tasks.c.case_id))
-         .where(tasks.c.closed_at.is_(None), or_(*mine))
+                      .outerjoin(cases, cases.c.id == tasks.c.case_id)
+                      .outerjoin(locations, locations.c.id == func.coalesce(
+                          cases.c.location_id, instances.c.location_id)))
+         .where(tasks.c.id.in_(select(ids.c.id)))
          .order_by(tasks.c.due_at.is_(None), tasks.c.due_at, tasks.c.id))
     return conn.execute(q).all()
 

@@ -110,8 +110,8 @@ def _located(stmt: Select[Any], shape: Shape) -> Select[Any]:
     return stmt
 
 
-def _scoped(stmt: Select[Any], shape: Shape, order: Any, limited: bool | None = None
-            ) -> Select[Any]:
+def _scoped(stmt: Select[Any], shape: Shape, order: Any, limited: bool | None = None,
+            tie: Any = None) -> Select[Any]:
     _, _, _, routes, exclude, has_ids, has_limit = shape
     stmt = _located(stmt, shape)
     if routes is not None:
@@ -119,8 +119,12 @@ def _scoped(stmt: Select[Any], shape: Shape, order: Any, limited: bool | None = 
     if exclude:
         stmt = stmt.where(instances.c.route_id.not_in(exclude))
     if has_ids:
+        # A small set of instances (the confidential ones) is only counted: no order, so the
+        # planner looks them up by id instead of walking an index in the order asked for.
         stmt = stmt.where(instances.c.id.in_(bindparam("b_ids", expanding=True)))
-    stmt = stmt.order_by(order, instances.c.id)
+    else:
+        # The tie-breaker is the index's own row id, so the index gives the order (no sort).
+        stmt = stmt.order_by(order, instances.c.id if tie is None else tie)
     if has_limit if limited is None else limited:
         stmt = stmt.limit(bindparam("b_limit", type_=Integer))
     return stmt
@@ -146,8 +150,10 @@ def _overdue_stmt(shape: Shape) -> Select[Any]:
             .where(tasks.c.closed_at.is_(None), tasks.c.due_at.is_not(None),
                    tasks.c.due_at < bindparam("b_due", type_=tasks.c.due_at.type)))
     if shape[5]:
-        stmt = stmt.where(tasks.c.instance_id.in_(bindparam("b_ids", expanding=True)))
-    return _scoped(stmt, shape, tasks.c.due_at)
+        # A few instances: look their tasks up by instance, not along all overdue tasks.
+        stmt = (stmt.where(tasks.c.instance_id.in_(bindparam("b_ids", expanding=True)))
+                .with_hint(tasks, "INDEXED BY ix_tasks_instance_id", "sqlite"))
+    return _scoped(stmt, shape, tasks.c.due_at, tie=tasks.c.id)
 
 
 def overdue_tasks(conn: Connection, now: datetime, due_before: datetime, scope: Scope
@@ -191,9 +197,11 @@ def idle_instances(conn: Connection, before: datetime, keep: Callable[[Any], boo
 
 @cache
 def _ids_stmt(shape: Shape, routes: tuple[str, ...]) -> Select[Any]:
-    stmt = (select(instances.c.id).select_from(_location_join())
-            .where(instances.c.route_id.in_(routes), instances.c.closed_at.is_(None)))
-    return _scoped(stmt, (*shape[:3], None, (), False, False), instances.c.id)
+    stmt = select(instances.c.id).where(instances.c.route_id.in_(routes),
+                                        instances.c.closed_at.is_(None))
+    if any(shape[:3]):  # join the location only to filter on it
+        stmt = _located(stmt.select_from(_location_join()), shape)
+    return stmt
 
 
 def open_instance_ids(conn: Connection, routes: Sequence[str], scope: Scope) -> tuple[int, ...]:
@@ -221,6 +229,10 @@ def _dated_stmt(shape: Shape, targets: tuple[tuple[str, str, str], ...]) -> Sele
             .where(instances.c.route_id.in_(sorted({t[0] for t in targets})),
                    instances.c.state.in_(sorted({t[1] for t in targets})),
                    instances.c.closed_at.is_(None), or_(*conditions)))
+    if not shape[5]:
+        # SQLite would rather walk the partial index of all open instances (and read the JSON
+        # of each); the (route, state) index finds the few planned conversations.
+        stmt = stmt.with_hint(instances, "INDEXED BY ix_route_instances_route_state", "sqlite")
     return _scoped(stmt, shape, extra)
 
 
@@ -231,6 +243,8 @@ def date_field_passed(conn: Connection, targets: Sequence[tuple[str, str, str]],
     ``targets`` holds (route, state, field); the field's value is returned as ``extra`` (ISO
     date). Dates are stored as ISO strings, so comparing strings compares dates.
     """
+    targets = [t for t in targets if (scope.routes is None or t[0] in scope.routes)
+               and t[0] not in scope.exclude_routes]
     if not targets:
         return []
     stmt = _dated_stmt(scope.shape(), tuple(targets))

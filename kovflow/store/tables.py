@@ -113,6 +113,13 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tasks_open_due", "due_at", sqlite_where=text("closed_at IS NULL"),
               postgresql_where=text("closed_at IS NULL")),
+        # "Mijn taken": open tasks by assignee and by case. The assignee index leaves out the
+        # unassigned rows, or SQLite would also use it for "assignee IS NULL" and get slower.
+        Index("ix_tasks_open_assignee", "assignee_user_id",
+              sqlite_where=text("closed_at IS NULL AND assignee_user_id IS NOT NULL"),
+              postgresql_where=text("closed_at IS NULL AND assignee_user_id IS NOT NULL")),
+        Index("ix_tasks_open_case", "case_id", sqlite_where=text("closed_at IS NULL"),
+              postgresql_where=text("closed_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -91,6 +91,15 @@ def _install_error_pages(web: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith("/api/"):
+            # A path the API's mount cannot route (e.g. with an encoded line feed) still gets the
+            # API's answer, not an HTML page.
+            from kovflow.web.api.problems import problem
+
+            missing = exc.status_code == 404
+            return problem(exc.status_code, "not-found" if missing else "http-error",
+                           "Niet gevonden" if missing else "Fout",
+                           "Dit adres bestaat niet in de API." if missing else str(exc.detail))
         if exc.status_code == 404:
             return await not_found(request, exc)
         if exc.status_code == 405:

@@ -109,7 +109,7 @@ class NavItem:
 _NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("Mijn taken", "/", frozenset()),
     ("Consultaties", "/consultaties", frozenset({"wijkcoach", "jgz"})),
-    ("Coördinator", "/coordinator", frozenset({"coordinator"})),
+    ("Coördinator", "/coordinator", frozenset({"coordinator", "admin"})),
     ("Beheer", "/beheer", frozenset({"admin"})),
 )
 

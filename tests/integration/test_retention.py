@@ -282,3 +282,20 @@ def test_a_case_opened_after_the_newest_was_removed_inherits_nothing(world: Worl
     assert verify_events(world.app.engine)[1] == []
     with world.app.engine.connect() as conn:
         assert highest_removed_case_id(conn) == 1  # for open_case: the next id must be higher
+
+
+def test_terms_count_by_the_calendar() -> None:
+    from datetime import datetime
+
+    from kovflow.services.retention import parse_term
+
+    leap = datetime(2024, 2, 29, 9, 0, tzinfo=START.tzinfo)
+    assert parse_term("1 year", "x").after(leap) == leap.replace(year=2025, day=28)
+    assert parse_term(" 20 years ", "x").after(leap) == leap.replace(year=2044)
+    assert parse_term("13 months", "x").after(leap.replace(month=1, day=31)) == leap.replace(
+        year=2025, month=2, day=28)
+    assert parse_term("2 weeks", "x").after(leap) == leap + timedelta(days=14)
+    assert (str(parse_term("1 day", "x")), str(parse_term("3 month", "x"))) == ("1 day", "3 months")
+    for bad in ("20", "twintig jaar", "-1 years", 20):
+        with pytest.raises(ConfigError, match="is not a term"):
+            parse_term(bad, "[retention] default")
