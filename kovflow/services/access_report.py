@@ -26,7 +26,8 @@ def access_report(app: App, actor: Actor, case_number: str) -> list[dict[str, An
         users = {u.username: u for u in repo.all_users(conn)}
         rows = repo.access_rows(conn, case_row.id)
     out = []
-    for r in rows:
+    # Records from before the case existed belong to no one's file (an earlier probe of the number).
+    for r in (r for r in rows if r.at >= case_row.created_at):
         user = users.get(r.actor)
         who = f"{user.display_name or user.username} ({user.organisation or 'onbekend'})" \
             if user else ("de beheerder van kovflow" if r.actor == "operator" else r.actor)

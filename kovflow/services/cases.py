@@ -75,11 +75,14 @@ def open_case(app: App, actor: Actor, *, first_name: str, initial: str, birth_da
         loc = repo.location_by_code(conn, location)
         if loc is None:
             raise NotFound("location", location)
-        number = repo.next_case_number(conn, app.settings.case_prefix)
-        case_id = repo.insert_returning_id(conn, repo.cases, {
-            "case_number": number, "first_name": first_name.strip(), "initial": initial.strip(),
+        # The id is chosen here, not by the database, so that it never repeats a removed case's.
+        case_id = repo.next_case_id(conn)
+        number = repo.case_number_for(app.settings.case_prefix, case_id)
+        repo.add_rows(conn, repo.cases, [{
+            "id": case_id, "case_number": number, "first_name": first_name.strip(),
+            "initial": initial.strip(),
             "birth_date": birth_date, "location_id": loc.id, "facts": dict(facts or {}),
-            "created_at": now, "created_by": actor.username})
+            "created_at": now, "created_by": actor.username}])
         step = _Step(conn, app, actor, now, case_id, loc.id)
         step.event(None, "case_opened", None, payload={"location": loc.code,
                                                        "facts": dict(facts or {})})

@@ -97,11 +97,22 @@ def case_by_id(conn: Connection, case_id: int) -> Row[Any] | None:
     return conn.execute(_CASE_BY_ID, {"id": case_id}).first()
 
 
-def next_case_number(conn: Connection, prefix: str) -> str:
-    """The next number ``<prefix>-00001`` style, after the highest id ever used (a count would
-    hand out a number again once retention removed a case); the unique constraint guards races."""
-    highest = conn.execute(select(func.max(cases.c.id))).scalar_one()
-    return f"{prefix}-{int(highest or 0) + 1:05d}"
+def next_case_id(conn: Connection) -> int:
+    """The id for a new case: after the highest ever used, removed cases included.
+
+    SQLite hands out the highest deleted rowid again, and a count would repeat numbers too; a
+    reused id would give a new child the removed case's number and access-log records. The unique
+    case number guards races between two writers.
+    """
+    from kovflow.store.retention_repo import highest_removed_case_id  # it imports this module
+
+    highest = int(conn.execute(select(func.max(cases.c.id))).scalar_one() or 0)
+    return max(highest, highest_removed_case_id(conn)) + 1
+
+
+def case_number_for(prefix: str, case_id: int) -> str:
+    """``<prefix>-00001`` style: the number follows the id."""
+    return f"{prefix}-{case_id:05d}"
 
 
 def case_participants(conn: Connection, case_id: int) -> Sequence[Row[Any]]:

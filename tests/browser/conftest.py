@@ -5,7 +5,7 @@ Fixtures (also for other browser test modules):
 - ``server``: a ``LiveServer`` (``.url``, ``.app`` with a ``FixedClock`` you may advance,
   ``.world`` with one user per role, all with ``PASSWORD``) on a temporary SQLite database,
   uvicorn in a thread on a free loopback port;
-- ``browser``: chromium (headless, no sandbox), one per test session;
+- ``browser``: chromium (headless, no sandbox), one per test module (see the fixture);
 - ``login``: ``login(username) -> Page``, a fresh browser context logged in on Mijn taken;
 - ``shot(page, name)``: a full-page screenshot in ``var/test-artifacts/`` (git-ignored).
 
@@ -109,7 +109,9 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     app.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+# while it is open, and later tests that call asyncio.run (the SMTP mailer) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip(SKIP_REASON)
