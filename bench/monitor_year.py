@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -199,9 +200,11 @@ def build_sqlite(path: Path, n_cases: int) -> float:
     """Create (or reuse) the SQLite population; returns the build time in seconds (0: reused)."""
     marker = path.with_suffix(".json")
     want = {"cases": n_cases, "version": FORMAT_VERSION}
-    if path.exists() and marker.exists() and json.loads(marker.read_text()) == want:
-        print(f"sqlite: reusing {path.relative_to(ROOT)}")
-        return 0.0
+    if path.exists() and marker.exists():
+        known = json.loads(marker.read_text())
+        if {k: known.get(k) for k in want} == want:
+            print(f"sqlite: reusing {path.relative_to(ROOT)} (built in {known.get('build_s')} s)")
+            return float(known.get("build_s") or 0.0)
     for p in (path, marker, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         p.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,8 +230,9 @@ def build_sqlite(path: Path, n_cases: int) -> float:
     conn.execute("ANALYZE")
     conn.execute("PRAGMA journal_mode=WAL")  # as kovflow runs it
     conn.close()
-    marker.write_text(json.dumps(want))
-    return time.perf_counter() - t0
+    build_s = time.perf_counter() - t0
+    marker.write_text(json.dumps({**want, "build_s": round(build_s, 1)}))
+    return build_s
 
 
 def build_postgres(url: str, n_cases: int) -> float:
@@ -365,18 +369,19 @@ def measure(label: str, url: str, floor: Callable[[], list[Any]], repeats: int
     print(f"{label}: monitor {statistics.median(k_runs):.3f} s [{min(k_runs):.3f}-"
           f"{max(k_runs):.3f}], floor {statistics.median(f_runs):.3f} s "
           f"[{min(f_runs):.3f}-{max(f_runs):.3f}]; {got[0]:,} trajecten, {got[-1]:,} leavers")
-    return {"runs": k_runs, "floor_runs": f_runs, "trajecten": got[0], "leavers": got[-1]}
+    # The load of the machine while measuring (shared development VMs): read the figure with it.
+    return {"runs": k_runs, "floor_runs": f_runs, "trajecten": got[0], "leavers": got[-1],
+            "load_average": round(os.getloadavg()[0], 1)}
 
 
 def run_sqlite(n: int, repeats: int) -> dict[str, Any]:
     path = FOLDER / f"monitor_{n}.db"
     build_s = build_sqlite(path, n)
-    print(f"sqlite: {n:,} cases ready" + (f", built in {build_s:.0f} s" if build_s else ""))
+    print(f"sqlite: {n:,} cases ready (built in {build_s:.0f} s)")
     raw = sqlite3.connect(path)
     result = measure("sqlite", f"sqlite:///{path}", floor_runner("sqlite", raw), repeats)
     raw.close()
-    if build_s:
-        result["build_s"] = round(build_s, 1)
+    result["build_s"] = round(build_s, 1)
     return result
 
 
@@ -436,13 +441,14 @@ def main(argv: list[str] | None = None) -> int:
     extra: dict[str, Any] = {"cases": n, "period": f"{YEAR[0]}..{YEAR[1]}",
                              "trajecten": sq["trajecten"], "leavers": sq["leavers"],
                              "sqlite_build_s": sq.get("build_s", 0.0),
+                             "sqlite_load_average": sq.get("load_average"),
                              "backend": f"sqlite {sqlite3.sqlite_version}"}
     if _sidecar("postgres", n).exists():
         pg = json.loads(_sidecar("postgres", n).read_text())
         med, floor = statistics.median(pg["runs"]), statistics.median(pg["floor_runs"])
         extra.update(postgres_value=round(med, 4), postgres_floor=round(floor, 4),
                      postgres_ratio=round(med / floor, 2), postgres_build_s=pg["build_s"],
-                     postgres_runs=len(pg["runs"]))
+                     postgres_runs=len(pg["runs"]), postgres_load_average=pg.get("load_average"))
     else:
         extra["postgres"] = "not measured for this size"
     figure = Figure("monitor_year_1m", statistics.median(sq["runs"]), "s", sq["runs"],

@@ -29,9 +29,16 @@ from kovflow.resources import notifications_dir, template_names
 __all__ = ["SOORTEN", "MailContext", "RenderError", "RenderedMail", "link_for", "render"]
 
 SOORTEN = frozenset({"melding", "herinnering", "escalatie", "taak", "digest", "uitnodiging"})
-# The only pages a mail may point at: the task list and the start page. Never a case.
-_PAGES = ("/taken", "/")
-_KEYS = frozenset({"soort", "link", "aantal", "invite"})
+# The only pages a mail may point at: the task list, the start page and (for the coordinator's
+# digest) the dashboard. Never a case.
+_PAGES = ("/taken", "/", "/coordinator")
+_KEYS = frozenset({"soort", "link", "aantal", "invite", "regels"})
+# The rule codes a digest may count (kovflow.reports.stalled.RULES and the confidential
+# aggregate): an allow-list, so a count line can never carry a name or a case number.
+DIGEST_RULES = frozenset({
+    "beschikking_beslistermijn", "taak_over_tijd", "gesprek_niet_vastgelegd",
+    "toestemming_onbeslist", "beschikking_servicenorm", "geen_voortgang", "uitrol_stap",
+    "vertrouwelijk"})
 
 
 class RenderError(KovflowError):
@@ -43,7 +50,7 @@ def link_for(base_url: str, page: str = "/taken") -> str:
     if page not in _PAGES:
         raise RenderError(f"a mail may only link to {' or '.join(_PAGES)}")
     base = base_url.rstrip("/")
-    return f"{base}/taken" if page == "/taken" else f"{base}/"
+    return f"{base}/" if page == "/" else f"{base}{page}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,7 @@ class MailContext:
     link: str
     aantal: int | None = None
     invite: Invitation | None = None
+    regels: tuple[tuple[str, int], ...] | None = None  # digest: (rule code, count) pairs
 
     def __post_init__(self) -> None:
         if self.soort not in SOORTEN:
@@ -64,7 +72,8 @@ class MailContext:
         # A query, fragment or account in the link could carry a case number or a name.
         if parts.query or parts.fragment or parts.username or parts.password:
             raise RenderError("a mail link may not carry a query, fragment or account")
-        if not (parts.path.endswith("/taken") or parts.path.endswith("/") or parts.path == ""):
+        if not (parts.path.endswith("/taken") or parts.path.endswith("/") or parts.path == ""
+                or (self.soort == "digest" and parts.path.endswith("/coordinator"))):
             raise RenderError("a mail may only link to the task list or the start page")
         # Case numbers and record ids are numbered; an installation's own path is not.
         if any(ch.isdigit() for ch in parts.path):
@@ -78,6 +87,15 @@ class MailContext:
             raise RenderError(f"invite must be an Invitation, got {type(self.invite).__name__}")
         if (self.invite is None) == (self.soort == "uitnodiging"):
             raise RenderError("invite belongs to an uitnodiging, and an uitnodiging needs invite")
+        if self.regels is not None:
+            if self.soort != "digest":
+                raise RenderError("regels belong to a digest")
+            for pair in self.regels:
+                if (not isinstance(pair, tuple) or len(pair) != 2 or pair[0] not in DIGEST_RULES
+                        or isinstance(pair[1], bool) or not isinstance(pair[1], int)
+                        or pair[1] < 0):
+                    raise RenderError("regels must be (known rule code, count >= 0) pairs; "
+                                      f"known codes: {', '.join(sorted(DIGEST_RULES))}")
 
     def check_base(self, base_url: str) -> None:
         """Refuse a link that is not exactly this installation's task list or start page."""
@@ -99,8 +117,13 @@ class MailContext:
                 invite = Invitation.from_context(values["invite"])
             except InvitationError as exc:
                 raise RenderError(str(exc)) from None
+        regels = values.get("regels")
+        if regels is not None:
+            if not isinstance(regels, list | tuple):
+                raise RenderError("regels must be a list of (rule code, count) pairs")
+            regels = tuple(tuple(p) if isinstance(p, list | tuple) else p for p in regels)
         ctx = cls(soort=str(values.get("soort", "")), link=str(values.get("link", "")),
-                  aantal=values.get("aantal"), invite=invite)
+                  aantal=values.get("aantal"), invite=invite, regels=regels)
         ctx.check_base(base_url)
         return ctx
 
@@ -108,6 +131,8 @@ class MailContext:
         found: dict[str, Any] = {"soort": self.soort, "link": self.link}
         if self.aantal is not None:
             found["aantal"] = self.aantal
+        if self.regels is not None:
+            found["regels"] = [list(p) for p in self.regels]
         if self.invite is not None:
             # What the text may say about an invitation: new, changed or cancelled. Never when.
             found["uitnodiging"] = ("geannuleerd" if self.invite.method == "CANCEL"

@@ -377,6 +377,14 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
     def idle(scope: stalled_repo.Scope) -> list[Any]:
         return stalled_repo.idle_instances(conn, plan.idle_latest, idle_keep, scope)
 
+    def candidates(scope: stalled_repo.Scope) -> list[Any]:
+        # The confidential pass: overdue task or idle, decided on a lookup by id.
+        due_cut = min(now, before or far)
+        return [r for r in stalled_repo.instance_candidates(conn, scope.instance_ids or ())
+                if ((filters.rule in (None, "taak_over_tijd") and r.due is not None
+                     and _aware(r.due) < due_cut)
+                    or (filters.rule in (None, "geen_voortgang") and idle_keep(r)))]
+
     return [
         ("beschikking_beslistermijn", dated(plan.beslistermijn)),
         ("taak_over_tijd", lambda scope: stalled_repo.overdue_tasks(
@@ -390,10 +398,29 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
         ("geen_voortgang", lambda scope: idle(
             replace(scope, exclude_routes=(*scope.exclude_routes, ROLLOUT_ROUTE)))),
         ("uitrol_stap", lambda scope: idle(replace(scope, routes=(ROLLOUT_ROUTE,)))),
+        (_CANDIDATES, candidates),
     ]
 
 
+_CANDIDATES = "_confidential_candidates"  # not a rule: the lookup of the confidential pass
+
+
+def _confidential(conn: Connection, filters: StalledFilters,
+                  collectors: list[tuple[str, _Collector]], ids: tuple[int, ...],
+                  scope: stalled_repo.Scope) -> set[int]:
+    """Which of the open confidential instances have a finding (they are counted, not listed)."""
+    found: set[int] = set()
+    for code, run in collectors:
+        if code == _CANDIDATES:
+            found.update(r.instance_id for r in run(scope))
+        elif code not in ("taak_over_tijd", "geen_voortgang") and _wanted(filters, code, True):
+            found.update(r.instance_id for r in run(scope))  # dated rules: no query if n/a
+    return found & set(ids)
+
+
 def _wanted(filters: StalledFilters, code: str, confidential: bool) -> bool:
+    if code == _CANDIDATES:
+        return False  # only the confidential pass runs it (see _confidential)
     if filters.rule is not None and filters.rule != code:
         return False
     if code == "toestemming_onbeslist":
@@ -491,11 +518,9 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
         secret_scope = _scope(filters, True, None)
         secret_ids = (stalled_repo.open_instance_ids(conn, secret_scope.routes or (), secret_scope)
                       if secret_scope.routes else ())
-        if secret_ids:  # the few open meldcode instances: every rule, on them only
-            secret_scope = replace(secret_scope, instance_ids=secret_ids)
-            for code, run in collectors:
-                if _wanted(filters, code, confidential=True):
-                    confidential.update(r.instance_id for r in run(secret_scope))
+        if secret_ids:  # the few open meldcode instances: only counted
+            confidential.update(_confidential(conn, filters, collectors, secret_ids,
+                                              replace(secret_scope, instance_ids=secret_ids)))
         seen: set[tuple[Any, str]] = set()
         beslist: set[Any] = set()
         last_severity = 0

@@ -210,6 +210,24 @@ def open_instance_ids(conn: Connection, routes: Sequence[str], scope: Scope) -> 
     return tuple(r.id for r in conn.execute(stmt, scope.params()))
 
 
+_OPEN_DUE = (select(func.min(tasks.c.due_at)).where(tasks.c.instance_id == instances.c.id,
+                                                   tasks.c.closed_at.is_(None))
+             .correlate(instances).scalar_subquery())
+_CANDIDATES = (select(instances.c.id.label("instance_id"), instances.c.route_id,
+                      instances.c.state, instances.c.updated_at.label("since"),
+                      _OPEN_DUE.label("due"))
+               .where(instances.c.id.in_(bindparam("b_ids", expanding=True))))
+
+
+def instance_candidates(conn: Connection, ids: Sequence[int]) -> Sequence[Any]:
+    """A few instances by id with their last event and earliest open task due moment.
+
+    The confidential (meldcode) instances are only counted, never listed: one lookup by id
+    gives what the overdue-task and idle rules need, without walking the big indexes.
+    """
+    return list(conn.execute(_CANDIDATES, {"b_ids": list(ids)}).all())
+
+
 @cache
 def _dated_stmt(shape: Shape, targets: tuple[tuple[str, str, str], ...]) -> Select[Any]:
     conditions = []

@@ -65,10 +65,12 @@ def test_cli_rollout_table_and_json(world: World, db_url: str) -> None:
 
     def run(*args: str) -> tuple[int, str]:
         result = runner.invoke(cli_app, ["--db", db_url, "--now", "2026-12-07T09:00", *args])
+        code, output = result.exit_code, result.output
+        del result  # its exception info holds the CLI's App (and engine) until collected
         with warnings.catch_warnings():  # the CLI's engine, left to the collector as at exit
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
-        return result.exit_code, result.output
+        return code, output
 
     code, out = run("rollout")
     assert code == 0 and out.splitlines()[0].split()[:3] == ["Locatie", "Naam", "Wijk"]

@@ -280,12 +280,14 @@ def cli(world: World, db_url: str) -> object:
         if as_user:
             prefix += ["--as", as_user]
         result = runner.invoke(cli_app, [*prefix, *args])
+        code, output = result.exit_code, result.output
+        del result  # its exception info holds the CLI's App (and engine) until collected
         # Each call builds its own engine and leaves its pool to the garbage collector, as a
         # process does at exit; on PostgreSQL collecting it warns about open connections.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
-        return result.exit_code, result.output
+        return code, output
 
     return invoke
 

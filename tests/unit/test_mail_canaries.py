@@ -429,7 +429,7 @@ def _walk(db_url: str, c: Canaries, mailer: MemoryMailer) -> tuple[list[str], se
             states = [r.state for r in repo.case_instances(conn, case_row.id)]
             outbox = repo.outbox_rows(conn)
             for row in outbox:
-                assert set(row.context) <= {"soort", "link", "aantal", "invite"}
+                assert set(row.context) <= {"soort", "link", "aantal", "invite", "regels"}
                 stored = json.dumps([row.context, row.template, row.to_address]).lower()
                 assert not [w for w in (*c.words(), case) if w.lower() in stored]
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,7 +32,8 @@ def build_api(kapp: App) -> FastAPI:
     from kovflow.web.api import cases, docs, problems, work
 
     api = FastAPI(title="kovflow API", version="1", description=DESCRIPTION,
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                  dependencies=[Depends(known_query_parameters)])
     api.state.kapp = kapp
     problems.install(api)
     api.include_router(cases.router)
@@ -45,6 +46,28 @@ def build_api(kapp: App) -> FastAPI:
         return HTMLResponse(docs.render(api.openapi()), headers=docs.HEADERS)
 
     return api
+
+
+def known_query_parameters(request: Request) -> None:
+    """Refuse query parameters an operation does not know: a mistyped filter (``?stat=open``)
+    would otherwise be ignored silently and answer with more than the caller asked for."""
+    from kovflow.errors import InvalidInput
+
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    known: set[str] = set()
+    todo = [dependant]
+    while todo:  # the operation's own parameters and those of its dependencies
+        current = todo.pop()
+        known.update(param.alias for param in current.query_params)
+        todo.extend(current.dependencies)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        # Names only, never values; an unknown name is shortened so no free text is echoed.
+        shown = ", ".join(repr(name[:30]) for name in unknown[:5])
+        raise InvalidInput(f"unknown query parameter(s) {shown}; known: "
+                           f"{', '.join(sorted(known)) or 'none'}")
 
 
 def _problem_schemas(api: FastAPI) -> None:
