@@ -37,7 +37,7 @@ from kovflow.config import Settings
 from kovflow.notify.invites import SOORT as INVITE_SOORT
 from kovflow.notify.invites import Invitation, InvitationError, uid_for
 from kovflow.notify.mailers import MemoryMailer, OutgoingMail, build_mime
-from kovflow.notify.render import SOORTEN, MailContext, RenderError, link_for, render
+from kovflow.notify.render import DIGEST_RULES, SOORTEN, MailContext, RenderError, link_for, render
 from kovflow.resources import template_names, workflows_dir
 from kovflow.routes.catalog import Catalog, load_catalog
 from kovflow.scheduling.worker import run_until
@@ -56,8 +56,9 @@ from kovflow.store.migrate import upgrade
 from tests.conftest import START, join_team
 
 BASE = "https://kovflow.arnhem.example"
-# The task list, the start page, and the installation's own address (MailContext.check_base).
-LINKS = frozenset({link_for(BASE), link_for(BASE, "/"), BASE})
+# The task list, the start page, the coordinator's dashboard (the digest), and the installation's
+# own address (MailContext.check_base).
+LINKS = frozenset({link_for(BASE), link_for(BASE, "/"), link_for(BASE, "/coordinator"), BASE})
 SENDER = "kovflow@localhost"
 SENT_AT = datetime(2026, 11, 23, 8, tzinfo=UTC)
 # A valid invitation (the kind a step with ``invite`` writes) for the render layer.
@@ -106,7 +107,9 @@ def _mime(ctx: MailContext, template: str, to: str = ADDRESSES[0]) -> bytes:
 def neutral(template: str) -> MailContext:
     """A context each shipped template renders with."""
     if template == "digest":
-        return MailContext("digest", link_for(BASE), aantal=7)
+        # Every rule's line, so that the rule titles count as ordinary mail text.
+        return MailContext("digest", link_for(BASE, "/coordinator"), aantal=7,
+                           regels=tuple((code, 1) for code in sorted(DIGEST_RULES)))
     if template == INVITE_SOORT:
         return MailContext(INVITE_SOORT, link_for(BASE), invite=INVITE)
     return MailContext("melding", link_for(BASE))
@@ -209,6 +212,8 @@ def _allowed(values: dict[str, Any]) -> bool:
     aantal, invite, soort = values.get("aantal"), values.get("invite"), values.get("soort")
     return (set(values) <= {"soort", "link", "aantal", "invite"} and soort in SOORTEN
             and values.get("link") in LINKS
+            # the dashboard link belongs to the coordinator's digest only
+            and (values.get("link") != link_for(BASE, "/coordinator") or soort == "digest")
             and (aantal is None or (isinstance(aantal, int) and not isinstance(aantal, bool)
                                     and aantal >= 0))
             and (aantal is None) == (soort != "digest")
