@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck routes-check routes-docs bench serve clean
+.PHONY: install demo test lint typecheck routes-check routes-docs bench bench-quick serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ routes-docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/audit_stalled.py
+	$(BIN)/python bench/monitor_year.py
+	$(BIN)/python bench/web_latency.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/run.py --quick
+	$(BIN)/python bench/audit_stalled.py --quick
+	$(BIN)/python bench/monitor_year.py --quick
+	$(BIN)/python bench/web_latency.py --quick
 
 serve: $(STAMP)
 	$(BIN)/kovflow serve --with-worker
