@@ -41,7 +41,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/audit_stalled.py --quick
 	$(BIN)/python bench/monitor_year.py --quick
-	$(BIN)/python bench/web_latency.py --quick
+	$(BIN)/python bench/web_latency.py --cases 10000 --seconds 5
 
 serve: $(STAMP)
 	$(BIN)/kovflow serve --with-worker
