@@ -28,12 +28,12 @@ from kovflow.access.policy import COMPARTMENTS, Action, group_of
 from kovflow.actor import Actor
 from kovflow.errors import InvalidInput, KovflowError, NotFound
 from kovflow.services import access
+from kovflow.services.access_report import report_rows
 from kovflow.services.context import App
 from kovflow.store import repo, retention_repo
 from kovflow.store.db import Connection, write
 
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-_VERB = {"read": "bekeek", "write": "wijzigde", "search": "zocht"}
 FORMATS = ("json", "html")
 # The kinds of events in words for the parents; an unknown kind is shown as it is.
 EVENT_WORDS = {"case_opened": "dossier geopend", "start": "route gestart", "transition": "stap",
@@ -139,24 +139,10 @@ def _label(app: App, row: Any) -> str:
 
 
 def _access_report(conn: Connection, case_id: int, opened: datetime) -> list[dict[str, Any]]:
-    """Who accessed the file, in Dutch, as ``services.access_report`` words it (compartment
-    steps are named only as 'een beschermd onderdeel', so the report does not reveal them)."""
-    users = {u.username: u for u in repo.all_users(conn)}
-    out = []
-    for r in repo.access_rows(conn, case_id):
-        if r.at < opened:
-            continue  # an earlier case with the same id, removed by retention (SQLite reuses ids)
-        user = users.get(r.actor)
-        who = f"{user.display_name or user.username} ({user.organisation or 'onbekend'})" \
-            if user else ("de beheerder van kovflow" if r.actor == "operator" else r.actor)
-        when = r.at.astimezone(_AMSTERDAM).strftime("%d-%m-%Y %H:%M")
-        what = "een beschermd onderdeel" if any(c in r.what for c in COMPARTMENTS) else r.what
-        outcome = "" if r.outcome == "allowed" else " (geweigerd: geen toegang)"
-        out.append({"moment": _iso(r.at), "wie": r.actor, "handeling": r.action, "wat": what,
-                    "uitkomst": r.outcome,
-                    "zin": f"{when}: {who} {_VERB.get(r.action, r.action)} het dossier ({what})"
-                           f"{outcome}"})
-    return out
+    """Who accessed the file, in Dutch, as ``services.access_report`` words it."""
+    return [{"moment": r["at"], "wie": r["actor"], "handeling": r["action"], "wat": r["what"],
+             "uitkomst": r["outcome"], "zin": r["zin"]}
+            for r in report_rows(conn, case_id, opened)]
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -33,6 +33,7 @@ from kovflow.services import (
     resolve_actor,
     start_route,
 )
+from kovflow.services.access_report import access_report
 from kovflow.services.cases import search_cases
 from kovflow.store import repo
 from tests.conftest import World, join_team
@@ -193,3 +194,12 @@ def test_an_outsider_firing_on_an_existing_case_gets_the_missing_case_answer(
     outsider = people["coord"]
     assert _answer(lambda: fire(world.app, outsider, "meldcode", "x", case=b)) == (
         f"No case {b!r} was found")
+
+
+def test_the_access_report_for_the_parents_names_no_meldcode(
+        world: World, twins: tuple[dict[str, Actor], str, str]) -> None:
+    _, with_meldcode, _ = twins
+    report = access_report(world.app, world.operator, with_meldcode)
+    sentences = " ".join(r["zin"] + r["what"] for r in report)
+    assert "een beschermd onderdeel" in sentences  # the meldcode steps are there, unnamed
+    assert "meldcode" not in sentences.lower()
