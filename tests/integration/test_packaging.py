@@ -26,6 +26,11 @@ def test_wheel_ships_workflows_and_notifications_and_finds_them(tmp_path: Path) 
     for template in (ROOT / "notifications").iterdir():
         assert f"kovflow/_data/notifications/{template.name}" in names
     assert "kovflow/store/migrations/versions/0001_initial_schema.py" in names
+    # The web pages' templates and static files, and the export's template, travel as package data.
+    for folder in ("kovflow/web/templates", "kovflow/web/static", "kovflow/exports"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                assert path.relative_to(ROOT).as_posix() in names
 
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
