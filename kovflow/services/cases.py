@@ -8,7 +8,9 @@ no given consent covers are left out, and the view says so). ``search_cases`` ap
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
@@ -264,9 +266,44 @@ def _read_allowed(conn: Connection, actor: Actor, row: Any, what: str) -> bool:
     raise access.Denied(row.case_number, row.id, Action.READ, what)
 
 
+# Reads collected by ``one_read_record`` (None: each read writes its own record at once).
+_COLLECTED: ContextVar[list[tuple[Any, str]] | None] = ContextVar("kovflow_reads", default=None)
+
+
 def _log_read(app: App, actor: Actor, row: Any, what: str) -> None:
+    collected = _COLLECTED.get()
+    if collected is not None:
+        collected.append((row, what))
+        return
     now = app.clock.now()
     write(app.engine, lambda conn: access.log(conn, actor, now, row, Action.READ, what))
+
+
+@contextmanager
+def one_read_record(app: App, actor: Actor, page: str) -> Iterator[None]:
+    """Log the reads made inside as one access record per case, naming every view.
+
+    A page that shows several views of one case (overview, history, consents) is one access by
+    one person; one record keeps the log true and saves a write transaction per view.
+    """
+    token = _COLLECTED.set([])
+    try:
+        yield
+    finally:
+        collected = _COLLECTED.get() or []
+        _COLLECTED.reset(token)
+        by_case: dict[int, tuple[Any, list[str]]] = {}
+        for row, what in collected:
+            by_case.setdefault(row.id, (row, []))[1].append(what)
+        if by_case:
+            now = app.clock.now()
+
+            def work(conn: Connection) -> None:
+                for row, whats in by_case.values():
+                    access.log(conn, actor, now, row, Action.READ,
+                               f"{page}: {', '.join(whats)}"[:120])
+
+            write(app.engine, work)
 
 
 @dataclass(frozen=True)

@@ -255,3 +255,19 @@ def test_the_anonymous_consultation_keeps_a_question_that_names_the_child(
     assert "Uw vraag is anoniem gesteld." in page
     assert "Uw eerdere vragen" in page and "wanneer verwijzen?" in page
     assert "nog geen antwoord" in page
+
+
+def test_one_page_view_is_one_access_record_naming_its_views(world: World,
+                                                              login_as: Login) -> None:
+    from kovflow.store import repo
+    from kovflow.store.db import read
+
+    case = _case(world)
+    with read(world.app.engine) as conn:
+        case_id = repo.case_by_number(conn, case).id
+        before = len(repo.access_rows(conn, case_id))
+    assert login_as("coach").get(f"/casus/{case}").status_code == 200
+    with read(world.app.engine) as conn:
+        rows = repo.access_rows(conn, case_id)[before:]
+    assert [(r.actor, r.action, r.outcome) for r in rows] == [("coach", "read", "allowed")]
+    assert rows[0].what == "casuspagina: case overview, history, consents"

@@ -229,18 +229,22 @@ def _consent_scopes(app: App) -> list[str]:
 
 def case_context(app: App, actor: Actor, case_number: str,
                  attempt: Attempt | None = None) -> dict[str, Any]:
-    """Everything the case page shows (each read is access-checked and logged by its service)."""
+    """Everything the case page shows (each read is access-checked by its service; the page view
+    is one access record)."""
     from kovflow.services import case_overview, consents_of, history
+    from kovflow.services.cases import one_read_record
     from kovflow.web.diagram import route_svg
 
-    overview = case_overview(app, actor, case_number)
-    # The coordinator reads a pseudonymised record: no birth date, no names, no step data. A
-    # partner whose consents do not share the personalia reads the case without them, and the
-    # overview says what is withheld.
-    withheld = tuple(getattr(overview, "withheld", ()))
-    full = overview.birth_date is not None or bool(withheld)
-    events = history(app, actor, case_number)
-    consents = consents_of(app, actor, case_number) if full else []
+    # One page view is one access record, naming the views it showed.
+    with one_read_record(app, actor, "casuspagina"):
+        overview = case_overview(app, actor, case_number)
+        # The coordinator reads a pseudonymised record: no birth date, no names, no step data.
+        # A partner whose consents do not share the personalia reads the case without them, and
+        # the overview says what is withheld.
+        withheld = tuple(getattr(overview, "withheld", ()))
+        full = overview.birth_date is not None or bool(withheld)
+        events = history(app, actor, case_number)
+        consents = consents_of(app, actor, case_number) if full else []
     today = app.clock.now().date()
     blocks, planned = [], []
     for inst in overview.instances:
