@@ -122,6 +122,7 @@ def _transient(exc: BaseException) -> bool:
         return any(key in text for key in ("uq_events_chain_seq", "events.chain, events.seq",
                                            "uq_access_log_chain_seq", "access_log.chain",
                                            "cases_case_number_key", "cases.case_number",
+                                           "cases_pkey", "cases.id",
                                            # two first-time set_password calls for one user
                                            "credentials_pkey", "credentials.user_id"))
     if isinstance(exc, OperationalError):

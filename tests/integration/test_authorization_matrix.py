@@ -91,8 +91,10 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'kovflow.db'}"
     else:
         schema = f"t_{uuid.uuid4().hex[:12]}"
-        with create_engine(PG_URL).begin() as conn:
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()
         url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
     kapp = build_app(Settings(), clock=FixedClock(START), database_url=url)
     upgrade(kapp.engine)
