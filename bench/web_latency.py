@@ -252,6 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     run_db.write_bytes(db.read_bytes())
     for suffix in ("-wal", "-shm"):
         Path(f"{run_db}{suffix}").unlink(missing_ok=True)
+    # A cached file may predate later migrations (indexes): bring the copy up to date.
+    from kovflow.store.db import make_engine
+    from kovflow.store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{run_db}")
+    upgrade(engine)
+    engine.dispose()
     port = _free_port()
     server = start_server(run_db, port)
     try:
