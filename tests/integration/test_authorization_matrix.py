@@ -12,14 +12,12 @@ relation the user was given. A refusal must be exactly the answer for a missing 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from kovflow.access.policy import (
     CHILDCARE_ROLES,
@@ -53,7 +51,7 @@ from kovflow.services.access import relation
 from kovflow.services.cases import search_cases
 from kovflow.store import repo
 from kovflow.store.migrate import upgrade
-from tests.conftest import PG_URL, START
+from tests.conftest import START, backends, fresh_database
 
 # How a user of a role stands to the case, and the relation the policy must compute for it.
 VARIANTS = ("participant", "same_location", "same_organisation", "other")
@@ -82,29 +80,14 @@ class Matrix:
     betrokkene: Actor  # the staff member concerned of meldcode_medewerker, a participant
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
-    not PG_URL, reason="KOVFLOW_TEST_DATABASE_URL not set"))])
+@pytest.fixture(scope="module", params=backends())
 def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Matrix]:
-    schema = ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'kovflow.db'}"
-    else:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        admin.dispose()
-        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    kapp = build_app(Settings(), clock=FixedClock(START), database_url=url)
-    upgrade(kapp.engine)
-    yield _build(kapp)
-    kapp.engine.dispose()
-    if schema:
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_database(request.param, tmp_path_factory.mktemp("matrix")) as url:
+        kapp = build_app(Settings(), clock=FixedClock(START), database_url=url)
+        upgrade(kapp.engine)
+        yield _build(kapp)
+        kapp.engine.dispose()
 
 
 def _build(kapp: App) -> Matrix:

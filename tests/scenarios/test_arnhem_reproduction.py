@@ -28,14 +28,12 @@ traject having both, which must still count once.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from kovflow.actor import Actor
 from kovflow.clock import FixedClock
@@ -54,7 +52,7 @@ from kovflow.services import (
     start_route,
 )
 from kovflow.store.migrate import upgrade
-from tests.conftest import PG_URL
+from tests.conftest import backends, fresh_database
 
 OP = Actor.installation_operator()
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
@@ -153,27 +151,18 @@ def _leavers(app: App, coach: Actor) -> None:
             n += 1
 
 
-def _backends() -> list[Any]:
-    return ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
-        not PG_URL, reason="KOVFLOW_TEST_DATABASE_URL not set"))]
-
-
-@pytest.fixture(scope="module", params=_backends())
+@pytest.fixture(scope="module", params=backends())
 def population(request: pytest.FixtureRequest,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """551 trajecten of 2021-2022 and the 64 leavers of early 2020, on one fresh database."""
-    schema = ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('arnhem') / 'kovflow.db'}"
-    else:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        admin.dispose()
-        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    app = build_app(Settings(), clock=FixedClock(NOW), database_url=url)
-    upgrade(app.engine)
+    with fresh_database(request.param, tmp_path_factory.mktemp("arnhem")) as url:
+        app = build_app(Settings(), clock=FixedClock(NOW), database_url=url)
+        upgrade(app.engine)
+        yield _populate(app)
+        app.engine.dispose()
+
+
+def _populate(app: App) -> App:
     add_location(app, OP, "ZON", "De Zonnebloem", "Presikhaaf", "Kinderopvang Arnhem")
     add_location(app, OP, "REG", "De Regenboog", "Malburgen", "Kinderopvang Arnhem")
     add_location(app, OP, "KAS", "Het Kasteel", "Presikhaaf", "Partou")
@@ -184,13 +173,7 @@ def population(request: pytest.FixtureRequest,
     for i in range(TRAJECTEN):
         _traject(app, coach, i)
     _leavers(app, coach)
-    yield app
-    app.engine.dispose()
-    if schema:
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    return app
 
 
 def _run(app: App, period: tuple[date, date]) -> MonitorReport:
