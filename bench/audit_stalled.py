@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/run.py: the shared figure format and the PostgreSQL helpers
+import bulk
 from run import (
     PG_DEFAULT,
     ROOT,
@@ -155,37 +156,14 @@ COLUMNS = {
 }
 
 
-def _migrate(url: str) -> None:
-    from kovflow.store.db import make_engine
-    from kovflow.store.migrate import upgrade
-
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-
-
 def build_sqlite(n_cases: int) -> tuple[Path, float | None]:
     """The cached SQLite file for ``n_cases`` (built when missing); returns (path, build s)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"audit_stalled_{n_cases}.db"
     if path.exists():
         return path, None
-    tmp = path.with_suffix(".building")
-    tmp.unlink(missing_ok=True)
     started = time.perf_counter()
-    _migrate(f"sqlite:///{tmp}")
-    rows = generate(n_cases)
-    conn = sqlite3.connect(tmp)
-    conn.execute("PRAGMA synchronous=OFF")
-    for table, values in rows.items():
-        cols = COLUMNS[table]
-        marks = ", ".join("?" for _ in cols.split(","))
-        conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
-        conn.commit()
-    conn.execute("ANALYZE")
-    conn.commit()
-    conn.close()
-    tmp.rename(path)
+    bulk.build_sqlite(path, generate(n_cases), COLUMNS)
     return path, time.perf_counter() - started
 
 
@@ -194,7 +172,7 @@ def build_postgres(url: str, schema: str, n_cases: int) -> float:
 
     started = time.perf_counter()
     sep = "&" if "?" in url else "?"
-    _migrate(f"{url}{sep}options=-csearch_path%3D{schema}")
+    bulk.migrate(f"{url}{sep}options=-csearch_path%3D{schema}")
     rows = generate(n_cases)
     with psycopg.connect(**_pg_conninfo(url), options=f"-csearch_path={schema}") as conn:
         for table, values in rows.items():

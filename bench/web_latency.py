@@ -29,7 +29,6 @@ import os
 import random
 import re
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bulk import build_sqlite, migrate
 from run import ROOT, Figure, write_results
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -128,8 +128,6 @@ def generate(n_cases: int) -> tuple[dict[str, list[tuple[Any, ...]]], list[str]]
 
 def build(n_cases: int) -> tuple[Path, list[str], float | None]:
     """The cached SQLite file (built when missing), the open cases of location 1, build time."""
-    from kovflow.store.db import make_engine
-    from kovflow.store.migrate import upgrade
 
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"web_latency_{n_cases}.db"
@@ -137,22 +135,7 @@ def build(n_cases: int) -> tuple[Path, list[str], float | None]:
     if path.exists():
         return path, mine, None
     started = time.perf_counter()
-    tmp = path.with_suffix(".building")
-    tmp.unlink(missing_ok=True)
-    engine = make_engine(f"sqlite:///{tmp}")
-    upgrade(engine)
-    engine.dispose()
-    conn = sqlite3.connect(tmp)
-    conn.execute("PRAGMA synchronous=OFF")
-    for table, values in rows.items():
-        cols = COLUMNS[table]
-        marks = ", ".join("?" for _ in cols.split(","))
-        conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
-        conn.commit()
-    conn.execute("ANALYZE")
-    conn.commit()
-    conn.close()
-    tmp.rename(path)
+    build_sqlite(path, rows, COLUMNS)
     return path, mine, time.perf_counter() - started
 
 
@@ -253,12 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     for suffix in ("-wal", "-shm"):
         Path(f"{run_db}{suffix}").unlink(missing_ok=True)
     # A cached file may predate later migrations (indexes): bring the copy up to date.
-    from kovflow.store.db import make_engine
-    from kovflow.store.migrate import upgrade
-
-    engine = make_engine(f"sqlite:///{run_db}")
-    upgrade(engine)
-    engine.dispose()
+    migrate(f"sqlite:///{run_db}")
     port = _free_port()
     server = start_server(run_db, port)
     try:

@@ -38,6 +38,8 @@ from sqlalchemy import (
     text,
 )
 
+# The table classes, not repo.py: tables.py imports this module at its end (to register the
+# indexes), when repo.py may itself be half-imported.
 from kovflow.store.tables import Case, Consent, Location, RouteInstance, Task, User
 
 cases = Case.__table__  # type: ignore[attr-defined]
