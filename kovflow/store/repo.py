@@ -110,6 +110,17 @@ def next_case_id(conn: Connection) -> int:
     return max(highest, highest_removed_case_id(conn)) + 1
 
 
+def cases_page(conn: Connection, after: str | None, location_id: int | None,
+               limit: int) -> Sequence[Row[Any]]:
+    """Up to ``limit`` cases in case-number order after ``after`` (of one location, if given)."""
+    stmt = select(cases)
+    if after is not None:
+        stmt = stmt.where(cases.c.case_number > after)
+    if location_id is not None:
+        stmt = stmt.where(cases.c.location_id == location_id)
+    return conn.execute(stmt.order_by(cases.c.case_number).limit(limit)).all()
+
+
 def case_number_for(prefix: str, case_id: int) -> str:
     """``<prefix>-00001`` style: the number follows the id."""
     return f"{prefix}-{case_id:05d}"

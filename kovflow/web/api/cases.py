@@ -30,11 +30,11 @@ from kovflow.services import (
     record_consent,
     start_route,
 )
+from kovflow.services.case_list import visible_cases
 from kovflow.services.cases import CaseOverview, InstanceView
 from kovflow.services.steps import FireResult
 from kovflow.web.api import models as m
 from kovflow.web.api.auth import ActorDep, KappDep
-from kovflow.web.api.case_list import visible_cases
 from kovflow.web.api.problems import ApiProblem, responses
 
 router = APIRouter(tags=["cases"])

@@ -1,9 +1,7 @@
 """The cases an actor may see, as a pseudonymous list (``GET /api/v1/cases``).
 
-This is a use case in the sense of ``kovflow.services`` (one read, the policy per case, one
-access-log record for the search) that the services do not offer yet; it lives beside the API
-until ``services/cases.py`` takes it over (the report of the API work names the move). It reads
-through ``kovflow.store.repo`` and decides through ``kovflow.services.access`` only.
+One read, the policy per case, one access-log record for the search. It reads through
+``kovflow.store.repo`` and decides through ``kovflow.services.access`` only.
 
 The list never carries names or birth dates, so the coordinator's pseudonymised access and full
 access give the same kind of row; compartment routes (meldcode) the actor may not know of are
@@ -51,15 +49,9 @@ def visible_cases(app: App, actor: Actor, *, location: str | None = None,
             location_id = next((i for i, c in locations.items() if c == location), None)
             if location_id is None:
                 raise InvalidInput(f"unknown location {location!r}")
-        c = repo.cases.c
         # The cursor is compared, never looked up: whether the named case exists (or may be
         # seen) makes no difference to the answer, so it cannot be used to probe numbers.
-        stmt = repo.cases.select()
-        if after is not None:
-            stmt = stmt.where(c.case_number > after)
-        if location_id is not None:
-            stmt = stmt.where(c.location_id == location_id)
-        rows = conn.execute(stmt.order_by(c.case_number).limit(SCAN)).all()
+        rows = repo.cases_page(conn, after, location_id, SCAN)
         for row in rows:
             cursor = row.case_number
             if not (access.permits(conn, actor, row, Action.READ)
