@@ -5,13 +5,16 @@
 Builds a population of cases with their route instances, participants and events, bulk inserted
 directly (it is a benchmark: building a million cases through the services would take hours), on
 SQLite (kept under ``var/bench/``, git-ignored, and reused by the next run with the same size) and
-on PostgreSQL in a fresh schema that is dropped afterwards. Then it times
+on PostgreSQL in a fresh schema that is dropped afterwards. The bulk load bypasses the
+steps, so the per-placement monitor table is then filled as migration 0010 does
+(``monitor_repo.rebuild``). Then it times
 ``compute_monitor(app, operator, 2025-01-01, 2025-12-31)`` next to a **floor**: one hand-written
-SQL statement, run on the raw driver, returning the same aggregate rows (trajecten and VE per
-location, trajecten per location and discipline, leavers per location, reason, passend and
-voortijdig) with the same indexes; the floor leaves out the small selective parts (waiting times,
-taakuren) and all Python. Both sides take turns (round-robin, median of the repeats), and the
-script checks that both count the same trajecten and leavers.
+SQL statement, run on the raw driver, returning the same aggregate rows (trajecten, VE and
+disciplines per location, leavers per location with passend, voortijdig and basisonderwijs) from
+the same table and indexes; the floor leaves out the small selective parts (waiting times,
+overbrugging, taakuren), the access-log record and all Python. Both sides take turns
+(round-robin, median of the repeats), and the script checks that both count the same trajecten
+and leavers.
 
 Writes figure ``monitor_year_1m`` to ``bench/results/latest.jsonl`` (``bench/run.py``'s format;
 the PostgreSQL numbers go in the same record as ``postgres_*``). Goal: under 1 s.
@@ -47,12 +50,13 @@ from kovflow.clock import FixedClock
 from kovflow.config import Settings
 from kovflow.reports.monitor import compute_monitor
 from kovflow.services import build_app
+from kovflow.store import monitor_repo
 from kovflow.store.migrate import upgrade
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 YEAR = (date(2025, 1, 1), date(2025, 12, 31))
 FOLDER = ROOT / "var" / "bench"
-FORMAT_VERSION = 1  # bump when the generated population changes
+FORMAT_VERSION = 2  # bump when the generated population changes
 REASONS = (("basisonderwijs", 67), ("behandelsetting", 7), ("speciaal_onderwijs", 5),
            ("verhuisd", 8), ("andere_kinderopvang", 8), ("overig_onbekend", 5))
 HASH = "0" * 64
@@ -227,8 +231,11 @@ def build_sqlite(path: Path, n_cases: int) -> float:
                                  [tuple(_sqlite_value(v) for v in r) for r in data])
         print(f"  sqlite: {rows.ids.get('cases', 0):,} cases", flush=True)
     conn.execute("COMMIT")
-    conn.execute("ANALYZE")
     conn.execute("PRAGMA journal_mode=WAL")  # as kovflow runs it
+    conn.close()
+    _fill_monitor_table(f"sqlite:///{path}")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("ANALYZE")
     conn.close()
     build_s = time.perf_counter() - t0
     marker.write_text(json.dumps({**want, "build_s": round(build_s, 1)}))
@@ -260,69 +267,50 @@ def build_postgres(url: str, n_cases: int) -> float:
                          f"(SELECT max(id) FROM {table}))")
         conn.commit()
         conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")  # statistics first: the rebuild's probes need them
+        _fill_monitor_table(url)
         conn.execute("VACUUM ANALYZE")
     return time.perf_counter() - t0
+
+
+def _fill_monitor_table(url: str) -> None:
+    """The per-placement monitor table, computed from the loaded route data as the migration
+    does (kovflow writes it in each step's transaction; a bulk load bypasses the steps)."""
+    t0 = time.perf_counter()
+    app = build_app(Settings(), database_url=url)
+    with app.engine.begin() as conn:
+        n = monitor_repo.rebuild(conn)
+    app.engine.dispose()
+    print(f"  monitor_placements: {n:,} rows in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 # --- the floor -------------------------------------------------------------------------------
 
 def floor_sql(dialect: str) -> str:
-    """One statement returning the aggregate rows of the monitor's bulk (see the docstring)."""
-    def j(key: str) -> str:
-        return (f"json_extract(ri.data, '$.{key}')" if dialect == "sqlite"
-                else f"(ri.data ->> '{key}')")
-
-    early = ("c.birth_date > date(" + j("uitstroom_datum") + ", '-4 years')"
-             if dialect == "sqlite"
-             else "c.birth_date > (" + j("uitstroom_datum") + ")::date - interval '4 years'")
+    """One statement returning the aggregate rows of the monitor's bulk (see the docstring),
+    over the same per-placement table and indexes kovflow reads."""
     p = "?" if dialect == "sqlite" else "%s"
-
-    def participant(role: str) -> str:
-        return (f"EXISTS (SELECT 1 FROM participants x WHERE x.case_id = ri.case_id "
-                f"AND x.role = '{role}')")
-
-    def reached(route: str, state: str) -> str:
-        return (f"EXISTS (SELECT 1 FROM events e WHERE e.case_id = ri.case_id "
-                f"AND e.route_id = '{route}' AND e.to_state = '{state}')")
-
-    home = ("EXISTS (SELECT 1 FROM route_instances h WHERE h.case_id = ri.case_id AND "
-            "h.route_id = 'ambulante_inzet' AND "
-            + j("intensiteit").replace("ri.", "h.") + " = 'begeleiding_thuis')")
-    deployed = {
-        "coach": participant("coach"), "logopedist": participant("logopedist"),
-        "jeugdverpleegkundige": participant("jgz") + " OR "
-        + reached("warme_overdracht_jgz", "gesprek_gevoerd"),
-        "wijkcoach": participant("wijkcoach") + " OR " + reached("wijkcoach", "betrokken"),
-        "ambulant_begeleider": participant("ambulant_begeleider") + " OR "
-        + reached("ambulante_inzet", "in_uitvoering"),
-        "thuisondersteuning": home,
-    }
-    sums = ",\n       ".join(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)"
-                              for cond in deployed.values())
+    sums = ", ".join(f"sum({d})" for d in ("coach", "logopedist", "jeugdverpleegkundige",
+                                             "wijkcoach", "ambulant_begeleider",
+                                             "thuisondersteuning"))
     return f"""
-SELECT c.location_id, 'trajecten', count(*),
-       sum(CASE WHEN {j('vve_datum')} IS NOT NULL AND {j('vve_datum')} <= {p} THEN 1 ELSE 0 END),
-       {sums}
-  FROM route_instances ri JOIN cases c ON c.id = ri.case_id
- WHERE ri.route_id = 'plaatsing' AND {j('startdatum')} IS NOT NULL AND {j('startdatum')} <= {p}
-   AND ({j('uitstroom_datum')} IS NULL OR {j('uitstroom_datum')} >= {p})
- GROUP BY c.location_id
-UNION ALL
-SELECT c.location_id, 'uitstroom:' || {j('uitstroom_reden')} || ':'
-       || CASE WHEN {early} THEN 'voortijdig' ELSE 'regulier' END,
-       count(*), sum(CASE WHEN {j('passend_geboden')} IN ('true', '1') THEN 1 ELSE 0 END),
-       0, 0, 0, 0, 0, 0
-  FROM route_instances ri JOIN cases c ON c.id = ri.case_id
- WHERE ri.route_id = 'plaatsing' AND {j('uitstroom_datum')} >= {p}
-   AND {j('uitstroom_datum')} <= {p}
- GROUP BY c.location_id, 2
+SELECT location_id, count(*),
+       sum(CASE WHEN vve_datum IS NOT NULL AND vve_datum <= {p} THEN 1 ELSE 0 END), {sums},
+       sum(CASE WHEN placed_until <= {p} THEN 1 ELSE 0 END),
+       sum(CASE WHEN placed_until <= {p} THEN passend ELSE 0 END),
+       sum(CASE WHEN placed_until <= {p} THEN voortijdig ELSE 0 END),
+       sum(CASE WHEN placed_until <= {p} AND uitstroom_reden = 'basisonderwijs' THEN 1 ELSE 0
+           END)
+  FROM monitor_placements
+ WHERE placed_until >= {p} AND startdatum <= {p}
+ GROUP BY location_id
 """
 
 
 def floor_runner(dialect: str, conn: Any) -> Callable[[], list[Any]]:
     sql = floor_sql(dialect)
     start, end = YEAR[0].isoformat(), YEAR[1].isoformat()
-    params = (end, end, start, start, end)
+    params = (end, end, end, end, end, start, end)
 
     def run() -> list[Any]:
         cur = conn.cursor()
@@ -338,9 +326,7 @@ def floor_runner(dialect: str, conn: Any) -> Callable[[], list[Any]]:
 
 def _totals(rows: list[Any]) -> tuple[int, ...]:
     """Trajecten, VE, the six disciplines and leavers, summed over the locations."""
-    per = [r for r in rows if r[1] == "trajecten"]
-    leavers = sum(r[2] for r in rows if str(r[1]).startswith("uitstroom:"))
-    return (*(sum(int(r[i] or 0) for r in per) for i in range(2, 10)), leavers)
+    return tuple(sum(int(r[i] or 0) for r in rows) for i in range(1, 10))
 
 
 # --- measuring -------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from kovflow.services import access
 from kovflow.services.context import App
 from kovflow.store import monitor_repo
 from kovflow.store.db import Connection, read, write
+from kovflow.store.monitor_tables import OPEN
 
 Grouping = Literal["location", "wijk", "organisation"]
 GROUPINGS: tuple[str, ...] = ("location", "wijk", "organisation")
@@ -267,13 +268,31 @@ def _report(conn: Connection, start: date, end: date, by: str | None,
 
 
 @dataclass
+class _Leavers:
+    """Counts of the placements that ended in the period (shares are of ``n``)."""
+
+    n: int = 0
+    passend: int = 0
+    basisonderwijs: int = 0
+    voortijdig: int = 0
+    behandelsetting: int = 0  # voortijdig and to a behandelsetting
+
+    def add(self, other: _Leavers) -> None:
+        self.n += other.n
+        self.passend += other.passend
+        self.basisonderwijs += other.basisonderwijs
+        self.voortijdig += other.voortijdig
+        self.behandelsetting += other.behandelsetting
+
+
+@dataclass
 class _Raw:
     """What the queries return for one location, before it becomes shares."""
 
     trajecten: int = 0
     ve: int = 0
     disciplines: dict[str, int] = field(default_factory=dict)
-    leavers: list[tuple[date, date, str, bool]] = field(default_factory=list)
+    leavers: _Leavers = field(default_factory=_Leavers)
     plaatsing_days: list[int] = field(default_factory=list)
     overbrugging_days: list[int] = field(default_factory=list)
     wachtend: int = 0
@@ -287,45 +306,31 @@ def _per_location(conn: Connection, start: date, end: date) -> dict[int, _Raw]:
     def at(location_id: int) -> _Raw:
         return raw.setdefault(location_id, _Raw())
 
-    for r in monitor_repo.trajecten(conn, start, end):
+    for r in monitor_repo.placements_in(conn, start, end):
         here = at(r.location_id)
         here.trajecten, here.ve = int(r.n), int(r.ve or 0)
         here.disciplines = {d: int(r._mapping[d] or 0) for d in monitor_repo.DISCIPLINE_NAMES}
-    for r in monitor_repo.leavers(conn, start, end):
-        at(r.location_id).leavers.append((r.birth_date, date.fromisoformat(r.datum),
-                                          r.reden or "", bool(r.passend)))
+        here.leavers = _Leavers(int(r.left or 0), int(r.passend or 0),
+                                int(r.basisonderwijs or 0), int(r.voortijdig or 0),
+                                int(r.behandelsetting or 0))
     for r in monitor_repo.placements_started(conn, start, end):
-        wait = (date.fromisoformat(r.startdatum) - _local_day(r.started_at)).days
-        if wait >= 0:  # a start date before the referral (recorded afterwards) is no wait
-            at(r.location_id).plaatsing_days.append(wait)
+        at(r.location_id).plaatsing_days.extend([int(r.wachtdagen)] * int(r.n))
     for r in monitor_repo.bridging(conn, start, end):
-        since = date.fromisoformat(r.sinds)
-        moved = date.fromisoformat(r.doorstroom) if r.doorstroom else None
+        moved = None if r.until == OPEN else r.until
         if moved is not None and start <= moved <= end:
-            at(r.location_id).overbrugging_days.append(max(0, (moved - since).days))
-        closed = _local_day(r.closed_at) if r.closed_at is not None else None
+            at(r.location_id).overbrugging_days.append(max(0, (moved - r.begin).days))
         # On the list during the period: not moved on, or closed otherwise, before it started.
-        if moved is None and closed is not None and closed < start:
+        if moved is None and r.closed_on is not None and r.closed_on < start:
             continue
         at(r.location_id).wachtend += 1
     for r in monitor_repo.taakuren(conn, start, end):
-        begin = max(start, date.fromisoformat(r.begin))
-        until = min(end, date.fromisoformat(r.einde)) if r.einde else end
+        begin = max(start, r.begin)
+        until = min(end, r.until)
         days = (until - begin).days + 1
         if days > 0 and r.uren:
             at(r.location_id).taakuren_cases.add(int(r.case_id))
             at(r.location_id).taakuren_uren += int(r.uren) * days / 7
     return raw
-
-
-def _local_day(moment: datetime) -> date:
-    if moment.tzinfo is None:  # SQLite hands back naive UTC in some drivers' paths
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(LOCAL).date()
-
-
-def _age_years(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def _merge(parts: Iterable[_Raw], start: date, end: date) -> MonitorFigures:
@@ -336,22 +341,20 @@ def _merge(parts: Iterable[_Raw], start: date, end: date) -> MonitorFigures:
         acc.ve += p.ve
         for k, v in p.disciplines.items():
             acc.disciplines[k] = acc.disciplines.get(k, 0) + v
-        acc.leavers += p.leavers
+        acc.leavers.add(p.leavers)
         acc.plaatsing_days += p.plaatsing_days
         acc.overbrugging_days += p.overbrugging_days
         acc.wachtend += p.wachtend
         acc.taakuren_cases |= p.taakuren_cases
         acc.taakuren_uren += p.taakuren_uren
-    n_left = len(acc.leavers)
-    early = [reden for born, day, reden, _ in acc.leavers if _age_years(born, day) < 4]
-    behandel = sum(1 for reden in early if reden == "behandelsetting")
+    left = acc.leavers
+    n_left = left.n
     uitstroom = {
-        "passend": Share(sum(1 for *_, passend in acc.leavers if passend), n_left),
-        "basisonderwijs": Share(sum(1 for _, _, r, _ in acc.leavers if r == "basisonderwijs"),
-                                n_left),
-        "voortijdig": Share(len(early), n_left),
-        "voortijdig_behandelsetting": Share(behandel, n_left),
-        "voortijdig_overig": Share(len(early) - behandel, n_left),
+        "passend": Share(left.passend, n_left),
+        "basisonderwijs": Share(left.basisonderwijs, n_left),
+        "voortijdig": Share(left.voortijdig, n_left),
+        "voortijdig_behandelsetting": Share(left.behandelsetting, n_left),
+        "voortijdig_overig": Share(left.voortijdig - left.behandelsetting, n_left),
     }
     return MonitorFigures(
         trajecten=acc.trajecten, ve=Share(acc.ve, acc.trajecten),

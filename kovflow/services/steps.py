@@ -32,7 +32,7 @@ from kovflow.routes.fields import validate
 from kovflow.routes.spec import RouteSpec, routed_role
 from kovflow.services import access
 from kovflow.services.context import App
-from kovflow.store import repo
+from kovflow.store import monitor_repo, repo
 from kovflow.store.db import Connection, Retry, write
 
 _CASE_GUARDS = {"route_in_state", "route_not_in_state"}
@@ -117,6 +117,9 @@ class _Step:
         repo.add_rows(self.conn, repo.tasks, self.tasks)
         repo.add_rows(self.conn, repo.deadlines, self.deadlines)
         repo.add_rows(self.conn, repo.outbox, self.outbox)
+        # The monitor's per-placement rows follow the route data in the same transaction.
+        if self.case_id is not None and any(monitor_repo.concerns(e) for e in self.events):
+            monitor_repo.refresh_cases(self.conn, (self.case_id,))
 
 
 def _spec(app: App, row: Any) -> RouteSpec:

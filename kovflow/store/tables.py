@@ -261,6 +261,7 @@ from kovflow.store import (  # noqa: E402,F401
     account_tables,
     consultation_tables,
     monitor_repo,
+    monitor_tables,
     retention_tables,
     stalled_repo,
 )

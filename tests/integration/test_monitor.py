@@ -32,7 +32,8 @@ from kovflow.services import (
     resolve_actor,
     start_route,
 )
-from kovflow.store import repo
+from kovflow.services.retention import run_retention
+from kovflow.store import monitor_repo, repo
 from tests.conftest import World
 
 OP = Actor.installation_operator()
@@ -131,6 +132,55 @@ def test_a_discipline_counts_once_per_traject_from_participants_and_routes(world
         "coach": (3, 4), "logopedist": (1, 4), "jeugdverpleegkundige": (1, 4),
         "wijkcoach": (1, 4), "ambulant_begeleider": (1, 4), "thuisondersteuning": (1, 4)}
     assert d["coach"].rounded == 75
+
+
+def _table(app: App, table: Any = monitor_repo.placements) -> list[tuple[Any, ...]]:
+    with app.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(table.select().order_by(table.c.id))]
+
+
+def test_the_per_placement_table_follows_every_step_and_equals_a_rebuild(world: World) -> None:
+    """The monitor reads ``monitor_placements``, rewritten in each step's transaction: after
+    placing, a participant joining later, VE during the placement and the outflow, the table is
+    exactly what a rebuild from the route data gives."""
+    app = world.app
+    a = _case(world, born=date(2023, 1, 10))
+    assert _table(app) == []  # referred, not placed: no row
+    _place(world, a, "2026-02-02")
+    rows = _table(app)
+    assert len(rows) == 1 and rows[0][3] == date(2026, 2, 2)
+    add_participant(app, OP, a, "logopedist", name="L. Logo", organisation="Logopedie Oost")
+    fire(app, OP, "plaatsing", "vve_indicatie_tijdens_plaatsing", case=a,
+         data={"vve_datum": "2026-03-01", "vve_afgever": "JGZ"})
+    _leave(world, a, "2026-09-01", "behandelsetting", False)
+    b = _case(world)
+    _place(world, b, "2026-04-01", vve="2026-03-15")
+    start_route(app, world.coach, "overbrugging", case=b, data={
+        "vervolgvoorziening": "MKD", "wachtlijst_sinds": "2026-05-01", "casusregisseur": "jgz",
+        "doelen": "veilig spelen", "evaluatiedata": "2026-06-01", "minder_dagdelen": "nee",
+        "extra_pm": "ja", "extra_expertise": "nee"})
+    maintained = _table(app)
+    support = _table(app, monitor_repo.support)
+    assert [(r[3], r[4], r[5]) for r in support] == [
+        ("overbrugging", date(2026, 5, 1), date(9999, 12, 31))]
+    row = dict(zip(monitor_repo.placements.c.keys(), maintained[0], strict=True))
+    assert (row["logopedist"], row["vve_datum"], row["uitstroom_datum"], row["voortijdig"],
+            row["uitstroom_reden"], row["passend"]) == (
+        1, date(2026, 3, 1), date(2026, 9, 1), 1, "behandelsetting", 0)
+    with app.engine.begin() as conn:
+        assert monitor_repo.rebuild(conn) == 2
+    assert _table(app) == maintained
+    assert _table(app, monitor_repo.support) == support
+
+
+def test_retention_removes_a_case_with_its_monitor_rows(world: World, clock: FixedClock) -> None:
+    a = _case(world)
+    _place(world, a, "2026-11-02")
+    _leave(world, a, "2026-11-20", "verhuisd", True)
+    assert len(_table(world.app)) == 1
+    clock.advance(timedelta(days=3 * 366))  # past the default term after the last change
+    assert [d.case_number for d in run_retention(world.app, world.admin).removed] == [a]
+    assert _table(world.app) == []
 
 
 def test_uitstroom_shares_are_of_all_leavers(world: World) -> None:
