@@ -57,7 +57,10 @@ def _sqlite_engine(url: str, database: str) -> Engine:
         parent = Path(database).expanduser().resolve().parent
         if not parent.is_dir():
             raise DatabaseUnavailable(f"folder {parent} for the SQLite database does not exist")
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    # The web server runs pages in a pool of up to 40 threads: keep 8 connections open instead
+    # of SQLAlchemy's 5, so that a busy minute does not open (and set up) a connection per page.
+    engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=8,
+                           max_overflow=32)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -95,6 +95,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package and change only with a new release (a restart):
+        # no file-system check of every template on every render.
+        auto_reload=False,
     )
     env.filters.update(datum=datum, datumtijd=datumtijd, rol=rol, toestemming=toestemming)
     return env
