@@ -181,6 +181,15 @@ class RawClient:
         self.writer: asyncio.StreamWriter | None = None
 
     async def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            return await self._get(path)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # The server closed an idle keep-alive connection (as it may): ask again on a new
+            # one, as a browser does.
+            self.close()
+            return await self._get(path)
+
+    async def _get(self, path: str) -> tuple[int, bytes]:
         if self.reader is None or self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
@@ -208,6 +217,7 @@ class RawClient:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        self.reader = self.writer = None
 
 
 async def _login(base: str) -> str:
@@ -327,9 +337,12 @@ def main(argv: list[str] | None = None) -> int:
         # As people work: each client reads its page for a while (mean --think s) first.
         users = asyncio.run(load(base, mine, args.clients, args.seconds, args.warmup,
                                  args.think))
-    finally:
+    except BaseException:
         server.terminate()
-        server.wait(timeout=15)
+        print(server.communicate(timeout=15)[1].decode(errors="replace")[-3000:])
+        raise
+    server.terminate()
+    server.wait(timeout=15)
     busy_figures, busy_rate = _summary("back to back", busy, args)
     user_figures, user_rate = _summary(f"think {args.think:g} s", users, args)
     pages = busy["tasks"] + busy["case"]

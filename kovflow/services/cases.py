@@ -366,7 +366,7 @@ def case_overview(app: App, actor: Actor, case_number: str) -> CaseOverview:
             full = _read_allowed(conn, actor, row, "case overview")
             limit = _limit(conn, actor, row, full)
             personal = full and (limit is None or limit.shows(Category.PERSONALIA))
-            loc = next((x for x in repo.all_locations(conn) if x.id == row.location_id), None)
+            loc = repo.location_by_id(conn, row.location_id)
             # Professionals are named to those who read the case; people without an account
             # (parents, a voogd) are personal data of the family.
             people = tuple(((p.username or "") if full and p.username else
@@ -388,6 +388,9 @@ def _overview(conn: Connection, app: App, actor: Actor, row: Any, loc: Any,
               people: tuple[tuple[str, str, str], ...], full: bool,
               personal: bool) -> CaseOverview:
     views, tasks = [], []
+    open_tasks: dict[int, list[Any]] = {}
+    for t in repo.open_case_tasks(conn, row.id):
+        open_tasks.setdefault(t.instance_id, []).append(t)
     for inst in access.visible_instances(conn, actor, repo.case_instances(conn, row.id)):
         spec = app.catalog.get(inst.route_id, inst.route_version)
         state = spec.states.get(inst.state)
@@ -396,10 +399,9 @@ def _overview(conn: Connection, app: App, actor: Actor, row: Any, loc: Any,
         views.append(InstanceView(inst.id, spec.id, spec.version, spec.title, inst.state,
                                   state.label if state else inst.state, inst.revision,
                                   inst.closed_at is not None, steps))
-        for t in repo.instance_tasks(conn, inst.id):
-            if t.closed_at is None:
-                due = t.due_at.date().isoformat() if t.due_at else ""
-                tasks.append((t.role, t.title, due))
+        for t in open_tasks.get(inst.id, ()):
+            due = t.due_at.date().isoformat() if t.due_at else ""
+            tasks.append((t.role, t.title, due))
     # The coordinator's pseudonymised record, and a partner without consent for personalia:
     # no name, initial or birth date.
     return CaseOverview(row.case_number, row.first_name if personal else "",

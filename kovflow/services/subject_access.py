@@ -74,7 +74,7 @@ def export_case(app: App, actor: Actor, case_number: str) -> dict[str, Any]:
 
 
 def _document(conn: Connection, app: App, case_row: Any, now: datetime) -> dict[str, Any]:
-    loc = next((x for x in repo.all_locations(conn) if x.id == case_row.location_id), None)
+    loc = repo.location_by_id(conn, case_row.location_id)
     hidden = {r.id for r in repo.case_instances(conn, case_row.id) if r.route_id in COMPARTMENTS}
     routes = [{
         "route": r.route_id, "titel": _title(app, r), "versie": r.route_version,
