@@ -380,7 +380,7 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
     def candidates(scope: stalled_repo.Scope) -> list[Any]:
         # The confidential pass: overdue task or idle, decided on a lookup by id.
         due_cut = min(now, before or far)
-        return [r for r in stalled_repo.instance_candidates(conn, scope.instance_ids or ())
+        return [r for r in stalled_repo.instance_candidates(conn, scope)
                 if ((filters.rule in (None, "taak_over_tijd") and r.due is not None
                      and _aware(r.due) < due_cut)
                     or (filters.rule in (None, "geen_voortgang") and idle_keep(r)))]
@@ -520,7 +520,7 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
                       if secret_scope.routes else ())
         if secret_ids:  # the few open meldcode instances: only counted
             confidential.update(_confidential(conn, filters, collectors, secret_ids,
-                                              replace(secret_scope, instance_ids=secret_ids)))
+                                              replace(secret_scope, open_only=True)))
         seen: set[tuple[Any, str]] = set()
         beslist: set[Any] = set()
         last_severity = 0

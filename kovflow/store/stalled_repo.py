@@ -68,19 +68,20 @@ class Scope:
     organisation: str | None = None
     routes: tuple[str, ...] | None = None  # only these routes
     exclude_routes: tuple[str, ...] = ()
-    instance_ids: tuple[int, ...] | None = None  # only these instances (a small set)
+    # The confidential pass: only the open instances of ``routes`` (a few), counted, not listed.
+    open_only: bool = False
     limit: int | None = None  # oldest first, at most this many rows
 
     def shape(self) -> tuple[Any, ...]:
         """What decides the statement's text; the values travel as bind parameters."""
         return (self.location is not None, self.wijk is not None, self.organisation is not None,
-                self.routes, self.exclude_routes, self.instance_ids is not None,
+                self.routes, self.exclude_routes, self.open_only,
                 self.limit is not None)
 
     def params(self) -> dict[str, Any]:
         return {"b_location": self.location, "b_wijk": self.wijk,
                 "b_organisation": self.organisation,
-                "b_ids": list(self.instance_ids or ()), "b_limit": self.limit}
+                "b_limit": self.limit}
 
 
 # Statements are built once per shape (filters present, routes) and cached: building a construct
@@ -114,16 +115,17 @@ def _located(stmt: Select[Any], shape: Shape) -> Select[Any]:
 
 def _scoped(stmt: Select[Any], shape: Shape, order: Any, limited: bool | None = None,
             tie: Any = None) -> Select[Any]:
-    _, _, _, routes, exclude, has_ids, has_limit = shape
+    _, _, _, routes, exclude, open_only, has_limit = shape
     stmt = _located(stmt, shape)
     if routes is not None:
         stmt = stmt.where(instances.c.route_id.in_(routes))
     if exclude:
         stmt = stmt.where(instances.c.route_id.not_in(exclude))
-    if has_ids:
-        # A small set of instances (the confidential ones) is only counted: no order, so the
-        # planner looks them up by id instead of walking an index in the order asked for.
-        stmt = stmt.where(instances.c.id.in_(bindparam("b_ids", expanding=True)))
+    if open_only:
+        # The few open confidential instances are only counted: no order, so the planner finds
+        # them by route instead of walking an index in the order asked for. (Passing their ids
+        # back as a bound list cost more than the query once there were a thousand.)
+        stmt = stmt.where(instances.c.closed_at.is_(None))
     else:
         # The tie-breaker is the index's own row id, so the index gives the order (no sort).
         stmt = stmt.order_by(order, instances.c.id if tie is None else tie)
@@ -151,10 +153,6 @@ def _overdue_stmt(shape: Shape) -> Select[Any]:
                          .outerjoin(users, users.c.id == tasks.c.assignee_user_id))
             .where(tasks.c.closed_at.is_(None), tasks.c.due_at.is_not(None),
                    tasks.c.due_at < bindparam("b_due", type_=tasks.c.due_at.type)))
-    if shape[5]:
-        # A few instances: look their tasks up by instance, not along all overdue tasks.
-        stmt = (stmt.where(tasks.c.instance_id.in_(bindparam("b_ids", expanding=True)))
-                .with_hint(tasks, "INDEXED BY ix_tasks_instance_id", "sqlite"))
     return _scoped(stmt, shape, tasks.c.due_at, tie=tasks.c.id)
 
 
@@ -215,19 +213,26 @@ def open_instance_ids(conn: Connection, routes: Sequence[str], scope: Scope) -> 
 _OPEN_DUE = (select(func.min(tasks.c.due_at)).where(tasks.c.instance_id == instances.c.id,
                                                    tasks.c.closed_at.is_(None))
              .correlate(instances).scalar_subquery())
-_CANDIDATES = (select(instances.c.id.label("instance_id"), instances.c.route_id,
-                      instances.c.state, instances.c.updated_at.label("since"),
-                      _OPEN_DUE.label("due"))
-               .where(instances.c.id.in_(bindparam("b_ids", expanding=True))))
+@cache
+def _candidates_stmt(shape: Shape) -> Select[Any]:
+    routes = shape[3]
+    stmt = (select(instances.c.id.label("instance_id"), instances.c.route_id,
+                   instances.c.state, instances.c.updated_at.label("since"),
+                   _OPEN_DUE.label("due"))
+            .where(instances.c.route_id.in_(routes), instances.c.closed_at.is_(None)))
+    if any(shape[:3]):  # join the location only to filter on it
+        stmt = _located(stmt.select_from(_location_join()), shape)
+    return stmt
 
 
-def instance_candidates(conn: Connection, ids: Sequence[int]) -> Sequence[Any]:
-    """A few instances by id with their last event and earliest open task due moment.
+def instance_candidates(conn: Connection, scope: Scope) -> Sequence[Any]:
+    """The open instances of the scope's (few, confidential) routes with their last event and
+    earliest open task due moment.
 
-    The confidential (meldcode) instances are only counted, never listed: one lookup by id
+    The confidential (meldcode) instances are only counted, never listed: one lookup by route
     gives what the overdue-task and idle rules need, without walking the big indexes.
     """
-    return list(conn.execute(_CANDIDATES, {"b_ids": list(ids)}).all())
+    return list(conn.execute(_candidates_stmt(scope.shape()), scope.params()).all())
 
 
 @cache
