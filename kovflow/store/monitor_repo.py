@@ -117,15 +117,20 @@ def location_rows(conn: Connection) -> Sequence[Any]:
 
 # --- the per-placement table: written with the route data ---------------------------------------
 
-# Route events and participant changes that can change a case's monitor rows; any other step
-# (a consent, a meldcode, a voortgangsgesprek) leaves them as they are.
-MONITORED_ROUTES = frozenset({"plaatsing", HOME_ROUTE, "overbrugging", "taakuren",
-                              *(route for route, _ in EVENT_DISCIPLINES.values())})
+# What can change a case's monitor rows: any step of a route whose data the rows hold, a
+# transition into a state that shows a discipline at work, a participant in a discipline's role.
+# Any other step (a consent, a meldcode, a voortgangsgesprek, most wijkcoach steps) leaves them.
+DATA_ROUTES = frozenset({"plaatsing", HOME_ROUTE, "overbrugging", "taakuren"})
+DISCIPLINE_STATES = frozenset(EVENT_DISCIPLINES.values())
+DISCIPLINE_ROLES = frozenset(r for roles in PARTICIPANT_DISCIPLINES.values() for r in roles)
 
 
 def concerns(event: Mapping[str, Any]) -> bool:
     """True when ``event`` (a row about to be appended) may change the case's monitor rows."""
-    return event.get("route_id") in MONITORED_ROUTES or event.get("kind") == "participant_added"
+    if event.get("kind") == "participant_added":
+        return (event.get("payload") or {}).get("role") in DISCIPLINE_ROLES
+    return (event.get("route_id") in DATA_ROUTES
+            or (event.get("route_id"), event.get("to_state")) in DISCIPLINE_STATES)
 
 
 def _deployed(discipline: str) -> Any:
