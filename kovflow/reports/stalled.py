@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from kovflow.access.policy import COMPARTMENTS, Action, Relation, allowed
@@ -378,12 +379,17 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
         return stalled_repo.idle_instances(conn, plan.idle_latest, idle_keep, scope)
 
     def candidates(scope: stalled_repo.Scope) -> list[Any]:
-        # The confidential pass: overdue task or idle, decided on a lookup by id.
-        due_cut = min(now, before or far)
-        return [r for r in stalled_repo.instance_candidates(conn, scope)
-                if ((filters.rule in (None, "taak_over_tijd") and r.due is not None
-                     and _aware(r.due) < due_cut)
-                    or (filters.rule in (None, "geen_voortgang") and idle_keep(r)))]
+        # The confidential pass: overdue task or idle, decided in SQL (only the hits come back).
+        due = min(now, before or far) if filters.rule in (None, "taak_over_tijd") else None
+        idle_on = filters.rule in (None, "geen_voortgang")
+
+        def cap(cut: datetime) -> datetime:
+            return cut if before is None else min(cut, before)
+
+        cutoffs = {k: cap(v) for k, v in plan.idle_cutoffs.items()} if idle_on else None
+        hits = stalled_repo.confidential_hits(conn, scope, due, cutoffs, cap(plan.idle_default),
+                                              plan.finals)
+        return [SimpleNamespace(instance_id=i) for i in sorted(hits)]
 
     return [
         ("beschikking_beslistermijn", dated(plan.beslistermijn)),
@@ -406,16 +412,17 @@ _CANDIDATES = "_confidential_candidates"  # not a rule: the lookup of the confid
 
 
 def _confidential(conn: Connection, filters: StalledFilters,
-                  collectors: list[tuple[str, _Collector]], ids: tuple[int, ...],
+                  collectors: list[tuple[str, _Collector]],
                   scope: stalled_repo.Scope) -> set[int]:
-    """Which of the open confidential instances have a finding (they are counted, not listed)."""
+    """Which of the open confidential instances have a finding (they are counted, not listed;
+    every query of this pass is limited to the open instances of the confidential routes)."""
     found: set[int] = set()
     for code, run in collectors:
         if code == _CANDIDATES:
             found.update(r.instance_id for r in run(scope))
         elif code not in ("taak_over_tijd", "geen_voortgang") and _wanted(filters, code, True):
             found.update(r.instance_id for r in run(scope))  # dated rules: no query if n/a
-    return found & set(ids)
+    return found
 
 
 def _wanted(filters: StalledFilters, code: str, confidential: bool) -> bool:
@@ -516,10 +523,10 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
     with read(app.engine) as conn:
         collectors = _collectors(app, conn, now, th, filters)
         secret_scope = _scope(filters, True, None)
-        secret_ids = (stalled_repo.open_instance_ids(conn, secret_scope.routes or (), secret_scope)
-                      if secret_scope.routes else ())
-        if secret_ids:  # the few open meldcode instances: only counted
-            confidential.update(_confidential(conn, filters, collectors, secret_ids,
+        if secret_scope.routes and stalled_repo.any_open_instance(conn, secret_scope.routes,
+                                                                  secret_scope):
+            # The few open meldcode instances: only counted.
+            confidential.update(_confidential(conn, filters, collectors,
                                               replace(secret_scope, open_only=True)))
         seen: set[tuple[Any, str]] = set()
         beslist: set[Any] = set()

@@ -12,7 +12,7 @@ metadata) and created by migration 0007.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -29,6 +29,7 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     literal,
     literal_column,
@@ -201,38 +202,64 @@ def _ids_stmt(shape: Shape, routes: tuple[str, ...]) -> Select[Any]:
                                         instances.c.closed_at.is_(None))
     if any(shape[:3]):  # join the location only to filter on it
         stmt = _located(stmt.select_from(_location_join()), shape)
-    return stmt
+    return stmt.limit(1)
 
 
-def open_instance_ids(conn: Connection, routes: Sequence[str], scope: Scope) -> tuple[int, ...]:
-    """Ids of the open instances of a few routes (the confidential ones), within the scope."""
+def any_open_instance(conn: Connection, routes: Sequence[str], scope: Scope) -> bool:
+    """Whether a few routes (the confidential ones) have an open instance within the scope."""
     stmt = _ids_stmt(scope.shape(), tuple(routes))
-    return tuple(r.id for r in conn.execute(stmt, scope.params()))
+    return conn.execute(stmt, scope.params()).first() is not None
 
 
-_OPEN_DUE = (select(func.min(tasks.c.due_at)).where(tasks.c.instance_id == instances.c.id,
-                                                   tasks.c.closed_at.is_(None))
-             .correlate(instances).scalar_subquery())
 @cache
-def _candidates_stmt(shape: Shape) -> Select[Any]:
+def _hits_stmt(shape: Shape, with_due: bool, idle_keys: tuple[tuple[str, str], ...] | None,
+               finals: tuple[tuple[str, str], ...]) -> Select[Any]:
     routes = shape[3]
-    stmt = (select(instances.c.id.label("instance_id"), instances.c.route_id,
-                   instances.c.state, instances.c.updated_at.label("since"),
-                   _OPEN_DUE.label("due"))
-            .where(instances.c.route_id.in_(routes), instances.c.closed_at.is_(None)))
+    found: list[Any] = []
+    if idle_keys is not None:
+        updated = instances.c.updated_at
+
+        def cut(name: str) -> Any:
+            return bindparam(name, type_=updated.type)
+
+        def at(key: tuple[str, str]) -> Any:
+            return and_(instances.c.route_id == key[0], instances.c.state == key[1])
+
+        found += [and_(at(key), updated < cut(f"b_cut{i}")) for i, key in enumerate(idle_keys)]
+        # Any other open state: the default threshold; a final state never idles.
+        found.append(and_(~or_(false(), *(at(k) for k in (*idle_keys, *finals))),
+                          updated < cut("b_cut_default")))
+    if with_due:  # last: the column comparisons above spare most instances this lookup
+        found.append(exists().where(tasks.c.instance_id == instances.c.id,
+                                    tasks.c.closed_at.is_(None),
+                                    tasks.c.due_at < bindparam("b_due", type_=tasks.c.due_at.type)))
+    stmt = (select(instances.c.id).where(instances.c.route_id.in_(routes),
+                                         instances.c.closed_at.is_(None), or_(false(), *found)))
     if any(shape[:3]):  # join the location only to filter on it
         stmt = _located(stmt.select_from(_location_join()), shape)
     return stmt
 
 
-def instance_candidates(conn: Connection, scope: Scope) -> Sequence[Any]:
-    """The open instances of the scope's (few, confidential) routes with their last event and
-    earliest open task due moment.
+def confidential_hits(conn: Connection, scope: Scope, due_before: datetime | None,
+                      idle_cutoffs: Mapping[tuple[str, str], datetime] | None,
+                      idle_default: datetime, finals: Collection[tuple[str, str]]) -> set[int]:
+    """Ids of the open instances of the scope's (few, confidential) routes with an overdue open
+    task (due before ``due_before``) or idle beyond their state's cut-off (``idle_cutoffs``,
+    else ``idle_default``; never in a final state). None switches a rule off.
 
-    The confidential (meldcode) instances are only counted, never listed: one lookup by route
-    gives what the overdue-task and idle rules need, without walking the big indexes.
+    The confidential (meldcode) instances are only counted, never listed: the rules are decided
+    in SQL, so only the hits leave the database.
     """
-    return list(conn.execute(_candidates_stmt(scope.shape()), scope.params()).all())
+    routes = set(scope.routes or ())
+    keys = (None if idle_cutoffs is None
+            else tuple(sorted(k for k in idle_cutoffs if k[0] in routes)))
+    own_finals = tuple(sorted(k for k in finals if k[0] in routes))
+    params: dict[str, Any] = {**scope.params(), "b_due": due_before,
+                              "b_cut_default": idle_default}
+    if keys is not None and idle_cutoffs is not None:
+        params.update({f"b_cut{i}": idle_cutoffs[k] for i, k in enumerate(keys)})
+    stmt = _hits_stmt(scope.shape(), due_before is not None, keys, own_finals)
+    return {int(r.id) for r in conn.execute(stmt, params)}
 
 
 @cache
