@@ -261,7 +261,7 @@ def run_demo(folder: Path, echo: bool = True) -> dict[str, Any]:
     summary["events"], summary["chain_breaks"] = count, len(breaks)
     tour.say(f"\nAudit: {count} events, hash chains {'intact' if not breaks else 'BROKEN'}.")
     summary.update(_coordinator_view(tour))
-    tour.say("Try: .venv/bin/kovflow --db sqlite:///var/demo/kovflow.db --as anna case show "
+    tour.say(f"Try: .venv/bin/kovflow --db sqlite:///{folder / 'kovflow.db'} --as anna case show "
              f"{cases[0]}")
     app.engine.dispose()
     return summary
