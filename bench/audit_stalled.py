@@ -161,6 +161,9 @@ def build_sqlite(n_cases: int) -> tuple[Path, float | None]:
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"audit_stalled_{n_cases}.db"
     if path.exists():
+        bulk.migrate(f"sqlite:///{path}")  # a cached file may predate later indexes
+        with sqlite3.connect(path) as conn:
+            conn.execute("ANALYZE")  # statistics for them too, as a fresh build has
         return path, None
     started = time.perf_counter()
     bulk.build_sqlite(path, generate(n_cases), COLUMNS)

@@ -54,6 +54,11 @@ users = User.__table__  # type: ignore[attr-defined]
 IX_OPEN_INSTANCES_UPDATED = Index(
     "ix_route_instances_open_updated", instances.c.updated_at,
     sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
+# Open instances by route and state: the dated rules and the confidential pass look up the few
+# open instances of some routes (PostgreSQL otherwise intersects the big open-instances index).
+IX_OPEN_ROUTE_STATE = Index(
+    "ix_route_instances_open_route_state", instances.c.route_id, instances.c.state,
+    sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
 # Undecided consents by the moment they were asked.
 IX_CONSENTS_ASKED = Index(
     "ix_consents_asked_open", consents.c.asked_at,
