@@ -95,6 +95,7 @@ def serve_app(kapp: App, host: str = "127.0.0.1", port: int = 8000, *,
     from kovflow.clock import FixedClock
     from kovflow.errors import InvalidInput
     from kovflow.web.app import create_app
+    from kovflow.web.server import NoDelayH11Protocol
 
     if with_worker and isinstance(kapp.clock, FixedClock):
         raise InvalidInput("a fixed clock (--now) does not move: the worker cannot run with it")
@@ -111,7 +112,7 @@ def serve_app(kapp: App, host: str = "127.0.0.1", port: int = 8000, *,
         # the session cookie gets Secure and the answers carry HSTS.
         uvicorn.run(target, host=host, port=port, access_log=False, proxy_headers=True,
                     forwarded_allow_ips="127.0.0.1", log_level="warning",
-                    factory=workers > 1, workers=workers)
+                    factory=workers > 1, workers=workers, http=NoDelayH11Protocol)
     finally:
         if worker is not None:
             worker.stop()

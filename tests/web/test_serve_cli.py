@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -53,8 +54,8 @@ def test_serve_with_several_processes_answers_from_each(tmp_path: Path) -> None:
 
     import httpx
 
-    from kovflow.services import build_app
     from kovflow.config import Settings
+    from kovflow.services import build_app
     from kovflow.store.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'k.db'}"
@@ -85,3 +86,49 @@ def test_serve_with_several_processes_answers_from_each(tmp_path: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert b"with 2 processes" in out
+
+
+def test_every_connection_gets_tcp_nodelay_also_on_a_handed_down_socket() -> None:
+    """The worker processes of ``serve --workers`` listen on a socket rebuilt from a file
+    descriptor (protocol number 0), on which asyncio does not set TCP_NODELAY; kovflow's
+    protocol sets it per connection, or every answer's body waits 40 ms for a delayed ACK."""
+    import asyncio
+    import socket
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from kovflow.web.server import NoDelayH11Protocol
+
+    async def scenario() -> int:
+        config = uvicorn.Config(app=lambda *_: None, http=NoDelayH11Protocol, log_level="error")
+        config.load()
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        handed = socket.fromfd(listener.fileno(), socket.AF_INET, socket.SOCK_STREAM)
+        listener.close()
+        seen: list[int] = []
+
+        def protocol() -> NoDelayH11Protocol:
+            made = NoDelayH11Protocol(config=config, server_state=ServerState(), app_state={})
+            original = made.connection_made
+
+            def record(transport: Any) -> None:
+                original(transport)
+                sock = transport.get_extra_info("socket")
+                seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            made.connection_made = record  # type: ignore[method-assign]
+            return made
+
+        server = await asyncio.get_running_loop().create_server(protocol, sock=handed)
+        _, writer = await asyncio.open_connection(*handed.getsockname()[:2])
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        return seen[0]
+
+    assert asyncio.run(scenario()) == 1
