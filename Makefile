@@ -25,8 +25,10 @@ routes-check: $(STAMP)
 	$(BIN)/kovflow routes check
 	$(BIN)/kovflow routes docs --check || (echo "docs/routes is out of date: run .venv/bin/kovflow routes docs" && false)
 
+# One pytest worker per core (at most 4); loadscope keeps each module on one worker, so that
+# module-scoped fixtures (the Arnhem population, the browser) are built once.
 test: lint routes-check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses=4 --dist loadscope
 
 routes-docs: $(STAMP)
 	$(BIN)/kovflow routes docs
