@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from kovflow.access.policy import COMPARTMENTS, Action, Relation, allowed
@@ -342,8 +341,9 @@ def _scope(filters: StalledFilters, confidential: bool, limit: int | None) -> st
 
 
 def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
-                filters: StalledFilters) -> list[tuple[str, _Collector]]:
-    """One query per rule (in severity order), each taking the scope it runs in."""
+                filters: StalledFilters) -> tuple[list[tuple[str, _Collector]], _HitCounter]:
+    """One query per rule (in severity order), each taking the scope it runs in; and the
+    confidential pass's count of overdue or idle instances."""
     cal = app.calendar
     plan = _plan(app, now, th)
     min_day = latest_day(cal, now, filters.min_werkdagen) if filters.min_werkdagen else None
@@ -378,8 +378,8 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
     def idle(scope: stalled_repo.Scope) -> list[Any]:
         return stalled_repo.idle_instances(conn, plan.idle_latest, idle_keep, scope)
 
-    def candidates(scope: stalled_repo.Scope) -> list[Any]:
-        # The confidential pass: overdue task or idle, decided in SQL (only the hits come back).
+    def candidates(scope: stalled_repo.Scope, besides: set[int]) -> int:
+        # The confidential pass: overdue task or idle, decided and counted in SQL.
         due = min(now, before or far) if filters.rule in (None, "taak_over_tijd") else None
         idle_on = filters.rule in (None, "geen_voortgang")
 
@@ -387,9 +387,8 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
             return cut if before is None else min(cut, before)
 
         cutoffs = {k: cap(v) for k, v in plan.idle_cutoffs.items()} if idle_on else None
-        hits = stalled_repo.confidential_hits(conn, scope, due, cutoffs, cap(plan.idle_default),
-                                              plan.finals)
-        return [SimpleNamespace(instance_id=i) for i in sorted(hits)]
+        return stalled_repo.confidential_hits(conn, scope, due, cutoffs, cap(plan.idle_default),
+                                              plan.finals, besides)
 
     return [
         ("beschikking_beslistermijn", dated(plan.beslistermijn)),
@@ -404,30 +403,27 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
         ("geen_voortgang", lambda scope: idle(
             replace(scope, exclude_routes=(*scope.exclude_routes, ROLLOUT_ROUTE)))),
         ("uitrol_stap", lambda scope: idle(replace(scope, routes=(ROLLOUT_ROUTE,)))),
-        (_CANDIDATES, candidates),
-    ]
+    ], candidates
 
 
-_CANDIDATES = "_confidential_candidates"  # not a rule: the lookup of the confidential pass
+# The confidential pass's count of the instances that are overdue or idle, besides those given.
+_HitCounter = Callable[[stalled_repo.Scope, set[int]], int]
 
 
-def _confidential(conn: Connection, filters: StalledFilters,
-                  collectors: list[tuple[str, _Collector]],
-                  scope: stalled_repo.Scope) -> set[int]:
-    """Which of the open confidential instances have a finding (they are counted, not listed;
-    every query of this pass is limited to the open instances of the confidential routes)."""
+def _confidential(filters: StalledFilters, collectors: list[tuple[str, _Collector]],
+                  count_hits: _HitCounter, scope: stalled_repo.Scope) -> int:
+    """How many of the open confidential instances have a finding (they are counted, not
+    listed; every query of this pass is limited to the open instances of the confidential
+    routes). The dated rules come first (no query when the routes have no such date), so that
+    the overdue and idle rules count only the instances those did not find."""
     found: set[int] = set()
     for code, run in collectors:
-        if code == _CANDIDATES:
+        if code not in ("taak_over_tijd", "geen_voortgang") and _wanted(filters, code, True):
             found.update(r.instance_id for r in run(scope))
-        elif code not in ("taak_over_tijd", "geen_voortgang") and _wanted(filters, code, True):
-            found.update(r.instance_id for r in run(scope))  # dated rules: no query if n/a
-    return found
+    return len(found) + count_hits(scope, found)
 
 
 def _wanted(filters: StalledFilters, code: str, confidential: bool) -> bool:
-    if code == _CANDIDATES:
-        return False  # only the confidential pass runs it (see _confidential)
     if filters.rule is not None and filters.rule != code:
         return False
     if code == "toestemming_onbeslist":
@@ -510,7 +506,7 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
     labels = _Labels(app)
     ages: dict[date, int] = {}
     findings: list[Finding] = []
-    confidential: set[int] = set()
+    confidential = 0
     limit = filters.limit
     complete = True
 
@@ -521,13 +517,12 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
         return ages[day]
 
     with read(app.engine) as conn:
-        collectors = _collectors(app, conn, now, th, filters)
+        collectors, count_hits = _collectors(app, conn, now, th, filters)
         secret_scope = _scope(filters, True, None)
-        if secret_scope.routes and stalled_repo.any_open_instance(conn, secret_scope.routes,
-                                                                  secret_scope):
+        if secret_scope.routes:
             # The few open meldcode instances: only counted.
-            confidential.update(_confidential(conn, filters, collectors,
-                                              replace(secret_scope, open_only=True)))
+            confidential = _confidential(filters, collectors, count_hits,
+                                         replace(secret_scope, open_only=True))
         seen: set[tuple[Any, str]] = set()
         beslist: set[Any] = set()
         last_severity = 0
@@ -561,7 +556,9 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
         hits.sort(key=lambda h: h[0])
         if limit is not None and len(hits) > limit:
             hits, complete = hits[:limit], False
-        names = stalled_repo.display_names(conn, {h[2].person for h in hits if h[2].person})
+        # Rules that join the user give the name; the others' persons are looked up here.
+        names = stalled_repo.display_names(conn, {h[2].person for h in hits
+                                                  if h[2].person and not h[2].person_name})
     findings = []
     for _, rule, row, since, age in hits:
         title, label, role = labels(row.route_id, row.route_version, row.state)
@@ -572,14 +569,15 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
             wijk=row.wijk, organisation=row.organisation, route=row.route_id, route_title=title,
             state=row.state, state_label=label, since=since, werkdagen=age,
             role=row.role or role, person=row.person or "",
-            person_name=names.get(row.person, "") if row.person else "", rule=rule.code,
+            person_name=(row.person_name or names.get(row.person, "")) if row.person else "",
+            rule=rule.code,
             reason=_reason(rule, row, age), severity=rule.severity,
             severity_label=SEVERITY_LABELS[rule.severity], next_step=rule.next_step))
     counts: dict[str, int] = {}
     for f in findings:
         counts[f.rule] = counts.get(f.rule, 0) + 1
     return StalledReport(generated_at=now, filters=filters, findings=findings, counts=counts,
-                         confidential=len(confidential), complete=complete)
+                         confidential=confidential, complete=complete)
 
 
 def find_stalled(app: App, actor: Actor, filters: StalledFilters | None = None) -> StalledReport:

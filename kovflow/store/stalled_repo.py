@@ -56,8 +56,11 @@ IX_OPEN_INSTANCES_UPDATED = Index(
     sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
 # Open instances by route and state: the dated rules and the confidential pass look up the few
 # open instances of some routes (PostgreSQL otherwise intersects the big open-instances index).
+# The last event's moment is in the index too, so the confidential pass decides "idle" from the
+# index alone instead of reading a thousand table rows (migration 0012).
 IX_OPEN_ROUTE_STATE = Index(
     "ix_route_instances_open_route_state", instances.c.route_id, instances.c.state,
+    instances.c.updated_at,
     sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
 # Undecided consents by the moment they were asked.
 IX_CONSENTS_ASKED = Index(
@@ -95,6 +98,16 @@ class Scope:
 Shape = tuple[Any, ...]
 
 
+def _one_of(column: Any, values: Collection[str]) -> Any:
+    """``column IN (...)`` with one plain bind parameter per value, fixed in the cached
+    statement: a list would be an "expanding" parameter, re-rendered on every execution."""
+    return column.in_([literal(v, type_=String) for v in values])
+
+
+def _none_of(column: Any, values: Collection[str]) -> Any:
+    return column.not_in([literal(v, type_=String) for v in values])
+
+
 def _location_join() -> Any:
     # A case's instance has no location of its own (the case has); a location route's has one.
     return (instances.outerjoin(cases, cases.c.id == instances.c.case_id)
@@ -124,9 +137,9 @@ def _scoped(stmt: Select[Any], shape: Shape, order: Any, limited: bool | None = 
     _, _, _, routes, exclude, open_only, has_limit = shape
     stmt = _located(stmt, shape)
     if routes is not None:
-        stmt = stmt.where(instances.c.route_id.in_(routes))
+        stmt = stmt.where(_one_of(instances.c.route_id, routes))
     if exclude:
-        stmt = stmt.where(instances.c.route_id.not_in(exclude))
+        stmt = stmt.where(_none_of(instances.c.route_id, exclude))
     if open_only:
         # The few open confidential instances are only counted: no order, so the planner finds
         # them by route instead of walking an index in the order asked for. (Passing their ids
@@ -140,6 +153,11 @@ def _scoped(stmt: Select[Any], shape: Shape, order: Any, limited: bool | None = 
     return stmt
 
 
+def _display_name() -> Any:
+    # Of the joined user: what display_names() gives, so a page needs no lookup for these rows.
+    return func.coalesce(func.nullif(users.c.display_name, ""), users.c.username)
+
+
 def _open_task_person() -> Any:
     # The person on the instance's open task (if assigned): the one who should move.
     return (select(users.c.username).select_from(tasks.join(users,
@@ -151,7 +169,8 @@ def _open_task_person() -> Any:
 @cache
 def _overdue_stmt(shape: Shape) -> Select[Any]:
     stmt = (select(*_common_columns(), tasks.c.due_at.label("since"), tasks.c.role,
-                   users.c.username.label("person"), literal("").label("extra"))
+                   users.c.username.label("person"), _display_name().label("person_name"),
+                   literal("").label("extra"))
             .select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id)
                          .outerjoin(cases, cases.c.id == instances.c.case_id)
                          .join(locations, locations.c.id == func.coalesce(
@@ -173,6 +192,7 @@ def overdue_tasks(conn: Connection, now: datetime, due_before: datetime, scope: 
 def _idle_stmt(shape: Shape) -> Select[Any]:
     stmt = (select(*_common_columns(), instances.c.updated_at.label("since"),
                    cast(null(), String).label("role"), _open_task_person().label("person"),
+                   cast(null(), String).label("person_name"),  # looked up for the page's rows
                    literal("").label("extra"))
             .select_from(_location_join())
             .where(instances.c.closed_at.is_(None),
@@ -202,23 +222,8 @@ def idle_instances(conn: Connection, before: datetime, keep: Callable[[Any], boo
 
 
 @cache
-def _ids_stmt(shape: Shape, routes: tuple[str, ...]) -> Select[Any]:
-    stmt = select(instances.c.id).where(instances.c.route_id.in_(routes),
-                                        instances.c.closed_at.is_(None))
-    if any(shape[:3]):  # join the location only to filter on it
-        stmt = _located(stmt.select_from(_location_join()), shape)
-    return stmt.limit(1)
-
-
-def any_open_instance(conn: Connection, routes: Sequence[str], scope: Scope) -> bool:
-    """Whether a few routes (the confidential ones) have an open instance within the scope."""
-    stmt = _ids_stmt(scope.shape(), tuple(routes))
-    return conn.execute(stmt, scope.params()).first() is not None
-
-
-@cache
 def _hits_stmt(shape: Shape, with_due: bool, idle_keys: tuple[tuple[str, str], ...] | None,
-               finals: tuple[tuple[str, str], ...]) -> Select[Any]:
+               finals: tuple[tuple[str, str], ...], with_besides: bool) -> Select[Any]:
     routes = shape[3]
     found: list[Any] = []
     if idle_keys is not None:
@@ -238,8 +243,11 @@ def _hits_stmt(shape: Shape, with_due: bool, idle_keys: tuple[tuple[str, str], .
         found.append(exists().where(tasks.c.instance_id == instances.c.id,
                                     tasks.c.closed_at.is_(None),
                                     tasks.c.due_at < bindparam("b_due", type_=tasks.c.due_at.type)))
-    stmt = (select(instances.c.id).where(instances.c.route_id.in_(routes),
-                                         instances.c.closed_at.is_(None), or_(false(), *found)))
+    stmt = (select(func.count()).select_from(instances)
+            .where(_one_of(instances.c.route_id, routes), instances.c.closed_at.is_(None),
+                   or_(false(), *found)))
+    if with_besides:
+        stmt = stmt.where(instances.c.id.not_in(bindparam("b_besides", expanding=True)))
     if any(shape[:3]):  # join the location only to filter on it
         stmt = _located(stmt.select_from(_location_join()), shape)
     return stmt
@@ -247,13 +255,15 @@ def _hits_stmt(shape: Shape, with_due: bool, idle_keys: tuple[tuple[str, str], .
 
 def confidential_hits(conn: Connection, scope: Scope, due_before: datetime | None,
                       idle_cutoffs: Mapping[tuple[str, str], datetime] | None,
-                      idle_default: datetime, finals: Collection[tuple[str, str]]) -> set[int]:
-    """Ids of the open instances of the scope's (few, confidential) routes with an overdue open
-    task (due before ``due_before``) or idle beyond their state's cut-off (``idle_cutoffs``,
-    else ``idle_default``; never in a final state). None switches a rule off.
+                      idle_default: datetime, finals: Collection[tuple[str, str]],
+                      besides: Collection[int] = ()) -> int:
+    """How many open instances of the scope's (few, confidential) routes, other than those in
+    ``besides``, have an overdue open task (due before ``due_before``) or are idle beyond their
+    state's cut-off (``idle_cutoffs``, else ``idle_default``; never in a final state). None
+    switches a rule off.
 
     The confidential (meldcode) instances are only counted, never listed: the rules are decided
-    in SQL, so only the hits leave the database.
+    and counted in SQL, so not even their ids leave the database.
     """
     routes = set(scope.routes or ())
     keys = (None if idle_cutoffs is None
@@ -263,8 +273,10 @@ def confidential_hits(conn: Connection, scope: Scope, due_before: datetime | Non
                               "b_cut_default": idle_default}
     if keys is not None and idle_cutoffs is not None:
         params.update({f"b_cut{i}": idle_cutoffs[k] for i, k in enumerate(keys)})
-    stmt = _hits_stmt(scope.shape(), due_before is not None, keys, own_finals)
-    return {int(r.id) for r in conn.execute(stmt, params)}
+    if besides:
+        params["b_besides"] = sorted(besides)
+    stmt = _hits_stmt(scope.shape(), due_before is not None, keys, own_finals, bool(besides))
+    return int(conn.execute(stmt, params).scalar_one())
 
 
 @cache
@@ -280,11 +292,12 @@ def _dated_stmt(shape: Shape, targets: tuple[tuple[str, str, str], ...]) -> Sele
     extra = case(*value_cases, else_=literal(""))
     stmt = (select(*_common_columns(), instances.c.updated_at.label("since"),
                    cast(null(), String).label("role"), _open_task_person().label("person"),
+                   cast(null(), String).label("person_name"),  # looked up for the page's rows
                    extra.label("extra"))
             .select_from(_location_join())
             # The plain IN lists let the (route_id, state) index find the few candidates.
-            .where(instances.c.route_id.in_(sorted({t[0] for t in targets})),
-                   instances.c.state.in_(sorted({t[1] for t in targets})),
+            .where(_one_of(instances.c.route_id, sorted({t[0] for t in targets})),
+                   _one_of(instances.c.state, sorted({t[1] for t in targets})),
                    instances.c.closed_at.is_(None), or_(*conditions)))
     if not shape[5]:
         # SQLite would rather walk the partial index of all open instances (and read the JSON
@@ -316,7 +329,8 @@ def _consents_stmt(shape: Shape) -> Select[Any]:
                    locations.c.organisation, literal("").label("route_id"),
                    literal(0).label("route_version"), literal("gevraagd").label("state"),
                    consents.c.asked_at.label("since"), literal("").label("role"),
-                   users.c.username.label("person"), consents.c.scope.label("extra"))
+                   users.c.username.label("person"), _display_name().label("person_name"),
+                   consents.c.scope.label("extra"))
             .select_from(consents.join(cases, cases.c.id == consents.c.case_id)
                          .join(locations, locations.c.id == cases.c.location_id)
                          .outerjoin(users, users.c.username == consents.c.asked_by))
@@ -346,9 +360,14 @@ def display_names(conn: Connection, usernames: set[str]) -> dict[str, str]:
     """Display names of staff users (for the responsible person of a finding)."""
     if not usernames:
         return {}
-    rows = conn.execute(select(users.c.username, users.c.display_name)
-                        .where(users.c.username.in_(sorted(usernames)))).all()
+    rows = conn.execute(_names_stmt(), {"b_names": sorted(usernames)}).all()
     return {r.username: r.display_name or r.username for r in rows}
+
+
+@cache
+def _names_stmt() -> Select[Any]:
+    return select(users.c.username, users.c.display_name).where(
+        users.c.username.in_(bindparam("b_names", expanding=True)))
 
 
 def rollout_positions(conn: Connection, route_id: str) -> Sequence[Any]:

@@ -21,4 +21,4 @@ def test_upgrade_twice_is_harmless(app: App) -> None:
 
     upgrade(app.engine)
     with app.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0011"
+        assert MigrationContext.configure(conn).get_current_revision() == "0012"
