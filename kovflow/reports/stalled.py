@@ -319,6 +319,18 @@ def _plan(app: App, now: datetime, th: _Thresholds) -> _Plan:
     return plan
 
 
+def _plan_of_day(app: App, now: datetime, th: _Thresholds) -> _Plan:
+    """``_plan`` depends on ``now`` only through its Amsterdam date (every cut-off lies at a
+    day's start): it is computed once per day and kept on the app, one day at a time."""
+    key = (now.astimezone(AMSTERDAM).date(), th)
+    kept = app.derived.get("stalled_plan")
+    if kept is None or kept[0] != key:
+        kept = (key, _plan(app, now, th))
+        app.derived["stalled_plan"] = kept
+    plan: _Plan = kept[1]
+    return plan
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -345,7 +357,7 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
     """One query per rule (in severity order), each taking the scope it runs in; and the
     confidential pass's count of overdue or idle instances."""
     cal = app.calendar
-    plan = _plan(app, now, th)
+    plan = _plan_of_day(app, now, th)
     min_day = latest_day(cal, now, filters.min_werkdagen) if filters.min_werkdagen else None
     before = _start_of_day_after(min_day) if min_day is not None else None
     far = now + timedelta(days=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kovflow.calendar import WorkCalendar
 from kovflow.clock import Clock, SystemClock
@@ -20,6 +21,9 @@ class App:
     catalog: Catalog
     clock: Clock = field(default_factory=SystemClock)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    # Values derived from the settings, the catalog and the calendar alone, kept by the modules
+    # that compute them (each under its own key, e.g. the audit's thresholds of one day).
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def build_app(settings: Settings, clock: Clock | None = None, database_url: str | None = None,
