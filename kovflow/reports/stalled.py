@@ -362,19 +362,33 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
     before = _start_of_day_after(min_day) if min_day is not None else None
     far = now + timedelta(days=1)
 
-    def dated(groups: dict[date, list[tuple[str, str, str]]]) -> _Collector:
+    gesprek_day = latest_day(cal, now, th.gesprek)
+    # The dated rules, most severe first: one statement answers all of them (per scope), each
+    # instance under the first rule it passes (past 8 weeks is not also past the service norm).
+    groups: list[stalled_repo.DatedGroup] = []
+    for code, by_day in (("beschikking_beslistermijn", plan.beslistermijn),
+                         ("gesprek_niet_vastgelegd", {gesprek_day: plan.gesprek}),
+                         ("beschikking_servicenorm", plan.servicenorm)):
+        if filters.rule not in (None, code):
+            continue  # a rule filter: the statement must not spend its limit on other rules
+        for day, targets in by_day.items():
+            last = day if min_day is None else min(day, min_day)
+            groups.append((code, RULES[code].severity, last, tuple(targets)))
+    dated_rows: dict[stalled_repo.Scope, dict[str, list[Any]]] = {}
+
+    def dated(code: str) -> _Collector:
         def run(scope: stalled_repo.Scope) -> list[Any]:
-            rows: list[Any] = []
-            for day, targets in groups.items():
-                if min_day is not None:
-                    day = min(day, min_day)
-                rows.extend(stalled_repo.date_field_passed(conn, targets, day, scope))
-            return rows
+            # The first dated rule asks for all of them; their rows come most severe first, so
+            # its limit leaves each later rule every row the page can still take.
+            key = replace(scope, limit=None)
+            if key not in dated_rows:
+                by_rule: dict[str, list[Any]] = {}
+                for row in stalled_repo.date_field_passed(conn, groups, scope):
+                    by_rule.setdefault(row.rule, []).append(row)
+                dated_rows[key] = by_rule
+            return dated_rows[key].get(code, [])
         return run
 
-    gesprek_day = latest_day(cal, now, th.gesprek)
-    if min_day is not None:
-        gesprek_day = min(gesprek_day, min_day)
     consent_cut = idle_cutoff(cal, now, Duration(th.consent, "werkdagen"))
     if before is not None:
         consent_cut = min(consent_cut, before)
@@ -403,15 +417,14 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
                                               plan.finals, besides)
 
     return [
-        ("beschikking_beslistermijn", dated(plan.beslistermijn)),
+        ("beschikking_beslistermijn", dated("beschikking_beslistermijn")),
         ("taak_over_tijd", lambda scope: stalled_repo.overdue_tasks(
             conn, now, before or far, replace(scope, exclude_routes=(
                 *scope.exclude_routes, ROLLOUT_ROUTE)))),
-        ("gesprek_niet_vastgelegd", lambda scope: stalled_repo.date_field_passed(
-            conn, plan.gesprek, gesprek_day, scope)),
+        ("gesprek_niet_vastgelegd", dated("gesprek_niet_vastgelegd")),
         ("toestemming_onbeslist", lambda scope: stalled_repo.undecided_consents(
             conn, consent_cut, scope)),
-        ("beschikking_servicenorm", dated(plan.servicenorm)),
+        ("beschikking_servicenorm", dated("beschikking_servicenorm")),
         ("geen_voortgang", lambda scope: idle(
             replace(scope, exclude_routes=(*scope.exclude_routes, ROLLOUT_ROUTE)))),
         ("uitrol_stap", lambda scope: idle(replace(scope, routes=(ROLLOUT_ROUTE,)))),

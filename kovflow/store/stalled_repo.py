@@ -279,46 +279,70 @@ def confidential_hits(conn: Connection, scope: Scope, due_before: datetime | Non
     return int(conn.execute(stmt, params).scalar_one())
 
 
+# One group of a dated rule: (rule code, severity, last date, ((route, state, date field), ...)).
+DatedGroup = tuple[str, int, date, tuple[tuple[str, str, str], ...]]
+
+
 @cache
-def _dated_stmt(shape: Shape, targets: tuple[tuple[str, str, str], ...]) -> Select[Any]:
-    conditions = []
+def _dated_stmt(shape: Shape, groups: tuple[tuple[str, int, tuple[tuple[str, str, str], ...]], ...]
+                ) -> Select[Any]:
     value_cases = []
-    day = bindparam("b_day", type_=String)
-    for route_id, state, field in targets:
-        value = instances.c.data[field].as_string()
-        match = and_(instances.c.route_id == route_id, instances.c.state == state)
-        conditions.append(and_(match, value.is_not(None), value != "", value <= day))
-        value_cases.append((match, value))
+    rule_cases = []
+    severity_cases = []
+    seen: set[tuple[str, str]] = set()
+    for g, (code, severity, targets) in enumerate(groups):
+        day = bindparam(f"b_day{g}", type_=String)
+        passed = []
+        for route_id, state, field in targets:
+            value = instances.c.data[field].as_string()
+            match = and_(instances.c.route_id == route_id, instances.c.state == state)
+            if (route_id, state) not in seen:
+                seen.add((route_id, state))
+                value_cases.append((match, value))
+            passed.append(and_(match, value.is_not(None), value != "", value <= day))
+        # The first group an instance passes names its rule: groups come most severe first, so
+        # a request past 8 weeks is reported as that, not also as past the service norm.
+        rule_cases.append((or_(*passed), literal(code, type_=String)))
+        severity_cases.append((or_(*passed), literal(severity, type_=Integer)))
     extra = case(*value_cases, else_=literal(""))
+    rule = case(*rule_cases, else_=literal(""))
+    rank = case(*severity_cases, else_=literal(0))
     stmt = (select(*_common_columns(), instances.c.updated_at.label("since"),
                    cast(null(), String).label("role"), _open_task_person().label("person"),
                    cast(null(), String).label("person_name"),  # looked up for the page's rows
-                   extra.label("extra"))
+                   extra.label("extra"), rule.label("rule"))
             .select_from(_location_join())
             # The plain IN lists let the (route_id, state) index find the few candidates.
-            .where(_one_of(instances.c.route_id, sorted({t[0] for t in targets})),
-                   _one_of(instances.c.state, sorted({t[1] for t in targets})),
-                   instances.c.closed_at.is_(None), or_(*conditions)))
+            .where(_one_of(instances.c.route_id, sorted({t[0] for g in groups for t in g[2]})),
+                   _one_of(instances.c.state, sorted({t[1] for g in groups for t in g[2]})),
+                   instances.c.closed_at.is_(None), rule != ""))
     if not shape[5]:
         # SQLite would rather walk the partial index of all open instances (and read the JSON
         # of each); the (route, state) index finds the few planned conversations.
         stmt = stmt.with_hint(instances, "INDEXED BY ix_route_instances_route_state", "sqlite")
-    return _scoped(stmt, shape, extra)
+    # Most severe first, then the oldest date: the order of the audit's page.
+    return _scoped(stmt.order_by(rank.desc()), shape, extra)
 
 
-def date_field_passed(conn: Connection, targets: Sequence[tuple[str, str, str]], on_or_before: date,
-                      scope: Scope) -> Sequence[Any]:
-    """Open instances in (route, state) whose date field ``field`` is on or before a date.
+def date_field_passed(conn: Connection, groups: Sequence[DatedGroup], scope: Scope
+                      ) -> Sequence[Any]:
+    """Open instances in a group's (route, state) whose date field lies on or before the group's
+    date, each under the first group it passes (``rule``), most severe first, then oldest.
 
-    ``targets`` holds (route, state, field); the field's value is returned as ``extra`` (ISO
-    date). Dates are stored as ISO strings, so comparing strings compares dates.
+    The field's value is returned as ``extra`` (ISO date); dates are stored as ISO strings, so
+    comparing strings compares dates. One statement for every dated rule of the audit.
     """
-    targets = [t for t in targets if (scope.routes is None or t[0] in scope.routes)
-               and t[0] not in scope.exclude_routes]
-    if not targets:
+    kept = []
+    for code, severity, day, targets in groups:
+        own = tuple(t for t in targets if (scope.routes is None or t[0] in scope.routes)
+                    and t[0] not in scope.exclude_routes)
+        if own:
+            kept.append((code, severity, day, own))
+    if not kept:
         return []
-    stmt = _dated_stmt(scope.shape(), tuple(targets))
-    return list(conn.execute(stmt, {**scope.params(), "b_day": on_or_before.isoformat()}).all())
+    stmt = _dated_stmt(scope.shape(), tuple((c, sev, t) for c, sev, _, t in kept))
+    days = {f"b_day{g}": day.isoformat() for g, (_, _, day, _) in enumerate(kept)}
+    return list(conn.execute(stmt, {**scope.params(), **days}).all())
 
 
 @cache

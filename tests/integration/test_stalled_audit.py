@@ -260,13 +260,25 @@ def test_filters_by_location_wijk_organisation_route_rule_and_age(world: World) 
 
 def test_sorted_by_severity_then_age_and_a_first_page_is_the_same_prefix(world: World) -> None:
     _two_locations(world)
+    _at(world, 2026, 12, 1, 9)  # and a planned intake that passed unrecorded
+    fire(world.app, world.coach, "plaatsing", "plan_intake", case=_open(world),
+         data={"intake_datum": "2026-12-14"})
+    _at(world, 2027, 1, 11, 9)
     full = find_stalled(world.app, world.operator).findings
+    assert {"beschikking_beslistermijn", "gesprek_niet_vastgelegd", "taak_over_tijd",
+            "toestemming_onbeslist"} <= {f.rule for f in full}
     keys = [(-f.severity, -f.werkdagen) for f in full]
     assert keys == sorted(keys) and len({f.severity for f in full}) >= 2
     page = find_stalled(world.app, world.operator, StalledFilters(limit=3))
     assert not page.complete
     assert [(f.case_number, f.rule) for f in page.findings] == [
         (f.case_number, f.rule) for f in full[:3]]
+    # Every page size, so each rule's limited query (the dated rules share one) is cut at
+    # every place in the order.
+    for size in range(1, len(full) + 1):
+        page = find_stalled(world.app, world.operator, StalledFilters(limit=size))
+        assert [(f.case_number, f.rule, f.route) for f in page.findings] == [
+            (f.case_number, f.rule, f.route) for f in full[:size]], size
 
 
 # --- CLI -------------------------------------------------------------------------------------
