@@ -12,6 +12,7 @@ metadata) and created by migration 0007.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,11 +57,12 @@ IX_OPEN_INSTANCES_UPDATED = Index(
     sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
 # Open instances by route and state: the dated rules and the confidential pass look up the few
 # open instances of some routes (PostgreSQL otherwise intersects the big open-instances index).
-# The last event's moment is in the index too, so the confidential pass decides "idle" from the
-# index alone instead of reading a thousand table rows (migration 0012).
+# The last event's moment is in the index too (and on PostgreSQL the id, which SQLite's indexes
+# hold anyway), so the confidential pass counts from the index alone instead of reading a
+# thousand table rows (migration 0012).
 IX_OPEN_ROUTE_STATE = Index(
     "ix_route_instances_open_route_state", instances.c.route_id, instances.c.state,
-    instances.c.updated_at,
+    instances.c.updated_at, postgresql_include=["id"],
     sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
 # Undecided consents by the moment they were asked.
 IX_CONSENTS_ASKED = Index(
@@ -283,45 +285,78 @@ def confidential_hits(conn: Connection, scope: Scope, due_before: datetime | Non
 DatedGroup = tuple[str, int, date, tuple[tuple[str, str, str], ...]]
 
 
+_WORD = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _word(value: str) -> Any:
+    """A route, state or rule name as an SQL string literal in the statement's text.
+
+    The dated statement compares with many names: as bind parameters they pushed it past what
+    psycopg caches of a statement (4096 characters, 50 parameters), so it was re-parsed on every
+    run. Route files allow only these characters in names, checked again here.
+    """
+    if not _WORD.match(value):
+        raise ValueError(f"not a route, state or rule name: {value!r}")
+    return literal_column(f"'{value}'", String)
+
+
 @cache
 def _dated_stmt(shape: Shape, groups: tuple[tuple[str, int, tuple[tuple[str, str, str], ...]], ...]
                 ) -> Select[Any]:
-    value_cases = []
-    rule_cases = []
-    severity_cases = []
-    seen: set[tuple[str, str]] = set()
-    for g, (code, severity, targets) in enumerate(groups):
-        day = bindparam(f"b_day{g}", type_=String)
-        passed = []
-        for route_id, state, field in targets:
-            value = instances.c.data[field].as_string()
-            match = and_(instances.c.route_id == route_id, instances.c.state == state)
-            if (route_id, state) not in seen:
-                seen.add((route_id, state))
-                value_cases.append((match, value))
-            passed.append(and_(match, value.is_not(None), value != "", value <= day))
-        # The first group an instance passes names its rule: groups come most severe first, so
-        # a request past 8 weeks is reported as that, not also as past the service norm.
-        rule_cases.append((or_(*passed), literal(code, type_=String)))
-        severity_cases.append((or_(*passed), literal(severity, type_=Integer)))
-    extra = case(*value_cases, else_=literal(""))
-    rule = case(*rule_cases, else_=literal(""))
-    rank = case(*severity_cases, else_=literal(0))
-    stmt = (select(*_common_columns(), instances.c.updated_at.label("since"),
-                   cast(null(), String).label("role"), _open_task_person().label("person"),
-                   cast(null(), String).label("person_name"),  # looked up for the page's rows
-                   extra.label("extra"), rule.label("rule"))
-            .select_from(_location_join())
-            # The plain IN lists let the (route_id, state) index find the few candidates.
-            .where(_one_of(instances.c.route_id, sorted({t[0] for g in groups for t in g[2]})),
-                   _one_of(instances.c.state, sorted({t[1] for g in groups for t in g[2]})),
-                   instances.c.closed_at.is_(None), rule != ""))
-    if not shape[5]:
+    _, _, _, routes, exclude, open_only, has_limit = shape
+    targets = [t for g in groups for t in g[2]]
+    fields = sorted({f for _, _, f in targets})
+    # The candidates: open instances in the (route, state) pairs, with each date field's value.
+    values = [instances.c.data[f].as_string().label(f"field_{k}") for k, f in enumerate(fields)]
+    first_field: dict[tuple[str, str], str] = {}
+    for route_id, state, f in targets:
+        first_field.setdefault((route_id, state), f)
+    extra = case(*[(and_(instances.c.route_id == _word(r), instances.c.state == _word(st)),
+                    instances.c.data[f].as_string()) for (r, st), f in first_field.items()],
+                 else_=literal_column("''"))
+    columns: list[Any] = [
+        *_common_columns(), instances.c.updated_at.label("since"),
+        cast(null(), String).label("role"), _open_task_person().label("person"),
+        cast(null(), String).label("person_name"),  # looked up for the page's rows
+        extra.label("extra"), *values]
+    inner = (select(*columns)
+             .select_from(_location_join())
+             # The plain IN lists let the (route_id, state) index find the few candidates.
+             .where(instances.c.route_id.in_([_word(r) for r in sorted({t[0] for t in targets})]),
+                    instances.c.state.in_([_word(st) for st in sorted({t[1] for t in targets})]),
+                    instances.c.closed_at.is_(None)))
+    inner = _located(inner, shape)
+    if routes is not None:
+        inner = inner.where(_one_of(instances.c.route_id, routes))
+    if exclude:
+        inner = inner.where(_none_of(instances.c.route_id, exclude))
+    if not open_only:
         # SQLite would rather walk the partial index of all open instances (and read the JSON
         # of each); the (route, state) index finds the few planned conversations.
-        stmt = stmt.with_hint(instances, "INDEXED BY ix_route_instances_route_state", "sqlite")
-    # Most severe first, then the oldest date: the order of the audit's page.
-    return _scoped(stmt.order_by(rank.desc()), shape, extra)
+        inner = inner.with_hint(instances, "INDEXED BY ix_route_instances_route_state", "sqlite")
+    cand = inner.subquery("candidate")
+    # The first group an instance passes names its rule: groups come most severe first, so a
+    # request past 8 weeks is reported as that, not also as past the service norm.
+    rule_cases = []
+    for g, (code, _, own) in enumerate(groups):
+        day = bindparam(f"b_day{g}", type_=String)
+        passed = []
+        for route_id, state, f in own:
+            value = cand.c[f"field_{fields.index(f)}"]
+            passed.append(and_(cand.c.route_id == _word(route_id), cand.c.state == _word(state),
+                               value != literal_column("''"), value <= day))
+        rule_cases.append((or_(*passed), _word(code)))
+    ruled = select(*[c for c in cand.c if not c.name.startswith("field_")],
+                   case(*rule_cases, else_=literal_column("''")).label("rule")).subquery("dated")
+    stmt = select(*ruled.c).where(ruled.c.rule != literal_column("''"))
+    if not open_only:
+        # Most severe first, then the oldest date: the order of the audit's page.
+        rank = case({code: severity for code, severity, _ in groups}, value=ruled.c.rule,
+                    else_=0)
+        stmt = stmt.order_by(rank.desc(), ruled.c.extra, ruled.c.instance_id)
+    if has_limit:
+        stmt = stmt.limit(bindparam("b_limit", type_=Integer))
+    return stmt
 
 
 def date_field_passed(conn: Connection, groups: Sequence[DatedGroup], scope: Scope
