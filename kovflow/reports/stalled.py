@@ -551,8 +551,10 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
         seen: set[tuple[Any, str]] = set()
         beslist: set[Any] = set()
         last_severity = 0
-        # (sort key, rule, row, since, age): Findings are built after sorting, for the kept ones.
-        hits: list[tuple[tuple[Any, ...], Rule, Any, datetime, int]] = []
+        # (sort key, rule, row, since): Findings are built after sorting, for the kept ones.
+        # The age in werkdagen only grows with an earlier ``since``, so ordering by ``since``
+        # is ordering by age, oldest first: the age is counted for the kept rows only.
+        hits: list[tuple[tuple[Any, ...], Rule, Any, datetime]] = []
         for code, run in collectors:
             if not _wanted(filters, code, confidential=False):
                 continue
@@ -575,9 +577,8 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
                 elif code == "beschikking_servicenorm" and row.instance_id in beslist:
                     continue  # past 8 weeks is also past the service norm: report the worse
                 since = _since(row, code)
-                age = age_of(since)
                 number = row.case_number or row.location_code
-                hits.append(((-rule.severity, -age, since, number, code), rule, row, since, age))
+                hits.append(((-rule.severity, since, number, code), rule, row, since))
         hits.sort(key=lambda h: h[0])
         if limit is not None and len(hits) > limit:
             hits, complete = hits[:limit], False
@@ -585,7 +586,8 @@ def _collect(app: App, now: datetime, filters: StalledFilters) -> StalledReport:
         names = stalled_repo.display_names(conn, {h[2].person for h in hits
                                                   if h[2].person and not h[2].person_name})
     findings = []
-    for _, rule, row, since, age in hits:
+    for _, rule, row, since in hits:
+        age = age_of(since)
         title, label, role = labels(row.route_id, row.route_version, row.state)
         if rule.code == "toestemming_onbeslist":
             title, label, role = "Toestemming", f"Gevraagd: {row.extra}", ""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -68,6 +68,33 @@ IX_OPEN_ROUTE_STATE = Index(
 IX_CONSENTS_ASKED = Index(
     "ix_consents_asked_open", consents.c.asked_at,
     sqlite_where=text("status = 'gevraagd'"), postgresql_where=text("status = 'gevraagd'"))
+
+
+class FindingRow(NamedTuple):
+    """One row of a rule query, in the column order every rule's statement selects.
+
+    Rows are copied into this tuple once: reading a SQLAlchemy ``Row`` attribute costs about ten
+    times a tuple's, and the report reads each row's fields a dozen times (first page: 0.3 ms).
+    """
+
+    instance_id: int | None
+    case_number: str | None
+    location_code: str
+    wijk: str
+    organisation: str
+    route_id: str
+    route_version: int
+    state: str
+    since: datetime
+    role: str | None
+    person: str | None
+    person_name: str | None
+    extra: str | None
+    rule: str = ""  # the dated statement's rule code
+
+
+def _finding_rows(result: Any) -> list[FindingRow]:
+    return [FindingRow(*row) for row in result.all()]  # fetched at once, not row by row
 
 
 @dataclass(frozen=True)
@@ -184,10 +211,10 @@ def _overdue_stmt(shape: Shape) -> Select[Any]:
 
 
 def overdue_tasks(conn: Connection, now: datetime, due_before: datetime, scope: Scope
-                  ) -> Sequence[Any]:
+                  ) -> list[FindingRow]:
     """Open tasks whose due moment lies before ``due_before`` (<= now), oldest due first."""
     params = {**scope.params(), "b_due": min(now, due_before)}
-    return list(conn.execute(_overdue_stmt(scope.shape()), params).all())
+    return _finding_rows(conn.execute(_overdue_stmt(scope.shape()), params))
 
 
 @cache
@@ -203,8 +230,8 @@ def _idle_stmt(shape: Shape) -> Select[Any]:
     return _scoped(stmt, shape, instances.c.updated_at)
 
 
-def idle_instances(conn: Connection, before: datetime, keep: Callable[[Any], bool],
-                   scope: Scope) -> list[Any]:
+def idle_instances(conn: Connection, before: datetime, keep: Callable[[FindingRow], bool],
+                   scope: Scope) -> list[FindingRow]:
     """Open instances whose last event lies before ``before`` and that ``keep`` accepts.
 
     ``before`` is the latest cut-off of any (route, state); ``keep`` applies the threshold of the
@@ -215,12 +242,13 @@ def idle_instances(conn: Connection, before: datetime, keep: Callable[[Any], boo
     params = {**scope.params(), "b_before": before}
     if scope.limit is not None:
         chunk = max(4 * scope.limit, 200)
-        rows = conn.execute(_idle_stmt(scope.shape()), {**params, "b_limit": chunk}).all()
+        rows = _finding_rows(conn.execute(_idle_stmt(scope.shape()), {**params, "b_limit": chunk}))
         kept = [r for r in rows if keep(r)]
         if len(kept) >= scope.limit or len(rows) < chunk:
             return kept[:scope.limit]
     unlimited = (*scope.shape()[:6], False)
-    return [r for r in conn.execute(_idle_stmt(unlimited), params).all() if keep(r)][:scope.limit]
+    rows = _finding_rows(conn.execute(_idle_stmt(unlimited), params))
+    return [r for r in rows if keep(r)][:scope.limit]
 
 
 @cache
@@ -360,7 +388,7 @@ def _dated_stmt(shape: Shape, groups: tuple[tuple[str, int, tuple[tuple[str, str
 
 
 def date_field_passed(conn: Connection, groups: Sequence[DatedGroup], scope: Scope
-                      ) -> Sequence[Any]:
+                      ) -> list[FindingRow]:
     """Open instances in a group's (route, state) whose date field lies on or before the group's
     date, each under the first group it passes (``rule``), most severe first, then oldest.
 
@@ -377,7 +405,7 @@ def date_field_passed(conn: Connection, groups: Sequence[DatedGroup], scope: Sco
         return []
     stmt = _dated_stmt(scope.shape(), tuple((c, sev, t) for c, sev, _, t in kept))
     days = {f"b_day{g}": day.isoformat() for g, (_, _, day, _) in enumerate(kept)}
-    return list(conn.execute(stmt, {**scope.params(), **days}).all())
+    return _finding_rows(conn.execute(stmt, {**scope.params(), **days}))
 
 
 @cache
@@ -405,14 +433,14 @@ def _consents_stmt(shape: Shape) -> Select[Any]:
 
 
 def undecided_consents(conn: Connection, asked_before: datetime, scope: Scope
-                       ) -> Sequence[Any]:
+                       ) -> list[FindingRow]:
     """Consents still ``gevraagd`` that were asked before ``asked_before``, oldest first.
 
     Every decision is a new row (the history of a consent), so only a request without a later
     row for the same case and scope is undecided.
     """
     stmt = _consents_stmt(scope.shape())
-    return list(conn.execute(stmt, {**scope.params(), "b_asked": asked_before}).all())
+    return _finding_rows(conn.execute(stmt, {**scope.params(), "b_asked": asked_before}))
 
 
 def display_names(conn: Connection, usernames: set[str]) -> dict[str, str]:
