@@ -253,11 +253,14 @@ def measure(url: str, raw_floor: Callable[[str, list[Any]], int], qmark: str, re
         args = (default_cut.isoformat(), consent_cut.isoformat(), NOW.isoformat())
     page_sql, page_params = floor_sql(*args, limit=50, qmark=qmark)
     full_sql, full_params = floor_sql(*args, limit=None, qmark=qmark)
-    find_stalled(app, op, StalledFilters(limit=50))  # warm caches on both sides
-    raw_floor(page_sql, page_params)
+    # Warm caches on both sides: psycopg prepares a statement on its fifth run, so fewer warm-up
+    # runs would measure the first pages of a fresh connection, not the steady state.
+    for _ in range(10):
+        find_stalled(app, op, StalledFilters(limit=50))
+        raw_floor(page_sql, page_params)
     out: dict[str, Any] = {"page": [], "page_floor": [], "full": [], "full_floor": []}
     counts: dict[str, int] = {}
-    for _ in range(repeats):  # round-robin: kovflow, floor, kovflow, floor ...
+    for _ in range(10 * repeats):  # round-robin: kovflow, floor, ...; a page takes milliseconds
         r, counts["page"] = _median_runs(
             lambda: len(find_stalled(app, op, StalledFilters(limit=50)).findings), 1)
         out["page"] += r
