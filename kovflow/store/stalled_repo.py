@@ -94,6 +94,10 @@ class FindingRow(NamedTuple):
 
 
 def _finding_rows(result: Any) -> list[FindingRow]:
+    names = tuple(result.keys())
+    if names != FindingRow._fields[:len(names)]:
+        # A rule statement that selects its columns in another order would shift every field.
+        raise RuntimeError(f"rule statement columns {names} do not match FindingRow")
     return [FindingRow(*row) for row in result.all()]  # fetched at once, not row by row
 
 
