@@ -17,6 +17,9 @@ Measured, round-robin with the floor (median of the runs):
 
 * ``first page``: ``find_stalled(app, operator, StalledFilters(limit=50))``: the 50 most severe,
   oldest findings, access log included.
+* ``first page filtered``: the same with a location filter (``L0001``, one of 500) and with a
+  route filter (``plaatsing``: no overdue tasks, so the page is the idle rule's), each next to the
+  floor with the same filter.
 * ``full``: ``find_stalled(app, operator)``: every finding, sorted, with ages in werkdagen.
 * the floor: one raw SQL statement (stdlib ``sqlite3`` / raw psycopg) on the same indexes, returning
   the same rows (overdue tasks, idle open instances at the default cut-off, undecided consents,
@@ -99,13 +102,13 @@ def generate(n_cases: int) -> dict[str, list[tuple[Any, ...]]]:
             closed = min(now_utc, opened + timedelta(days=rnd.randrange(30, 400)))
             inst.append((iid, cid, None, "plaatsing", 1, "uitgestroomd", 2, "{}", _ts(opened),
                          _ts(closed), _ts(closed)))
-            tasks.append((iid, cid, iid, "aangemeld", "coach", None, "Plan de intake",
+            tasks.append((iid, cid, iid, "plaatsing", "aangemeld", "coach", None, "Plan de intake",
                           _ts(opened), _ts(opened + timedelta(days=14)), _ts(opened)))
         else:
             placed = now_utc - timedelta(days=rnd.randrange(1, 120), minutes=rnd.randrange(600))
             inst.append((iid, cid, None, "plaatsing", 1, "geplaatst", 1, "{}", _ts(opened),
                          _ts(placed), None))
-            tasks.append((iid, cid, iid, "aangemeld", "coach", None, "Plan de intake",
+            tasks.append((iid, cid, iid, "plaatsing", "aangemeld", "coach", None, "Plan de intake",
                           _ts(opened), _ts(opened + timedelta(days=14)), _ts(placed)))
         events.append((iid, f"case:{cid}", 1, cid, iid, _ts(opened), "coach", "start",
                        "plaatsing", 1, "", "", "aangemeld", "{}", zero, zero))
@@ -114,7 +117,7 @@ def generate(n_cases: int) -> dict[str, list[tuple[Any, ...]]]:
             due = due_by_offset[rnd.randrange(-60, 21)]
             inst.append((iid, cid, None, "wijkcoach", 1, "navraag", 0, "{}", _ts(placed),
                          _ts(placed), None))
-            tasks.append((iid, cid, iid, "navraag", "coach", 1 if rnd.random() < 0.5 else None,
+            tasks.append((iid, cid, iid, "wijkcoach", "navraag", "coach", 1 if rnd.random() < 0.5 else None,
                           "Vraag de ouders naar een wijkcoach", _ts(placed), due, None))
             events.append((iid, f"case:{cid}", 2, cid, iid, _ts(placed), "coach", "start",
                            "wijkcoach", 1, "", "", "navraag", "{}", zero, zero))
@@ -149,8 +152,8 @@ COLUMNS = {
                        "started_at, updated_at, closed_at",
     "events": "id, chain, seq, case_id, instance_id, at, actor, kind, route_id, route_version, "
               "trigger, from_state, to_state, payload, prev_hash, hash",
-    "tasks": "id, case_id, instance_id, state, role, assignee_user_id, title, opened_at, due_at, "
-             "closed_at",
+    "tasks": "id, case_id, instance_id, route_id, state, role, assignee_user_id, title, opened_at, "
+             "due_at, closed_at",
     "consents": "id, case_id, scope, direction, purpose, categories, medical_explicit, asked_by, "
                 "recipient, status, form, asked_at, decided_at, transferred_at",
 }
@@ -193,29 +196,48 @@ def build_postgres(url: str, schema: str, n_cases: int) -> float:
 # --- the floor -------------------------------------------------------------------------------
 
 def floor_sql(default_cut: str, consent_cut: str, now: str, limit: int | None,
-              qmark: str) -> tuple[str, list[Any]]:
-    """One statement returning the audit's rows: overdue tasks, idle instances, consents."""
+              qmark: str, location: str | None = None, route: str | None = None
+              ) -> tuple[str, list[Any]]:
+    """One statement returning the audit's rows: overdue tasks, idle instances, consents.
+
+    With ``location`` or ``route``, every branch is filtered as the audit's filter is (consents
+    belong to no route: a route filter leaves them out), each on its best index.
+    """
     lim = f" ORDER BY since LIMIT {limit}" if limit else ""
+    at = f" AND l.code = {qmark}" if location else ""
+    loc_params = [location] if location else []
+    task_route = f" AND t.route_id = {qmark}" if route else ""
+    inst_route = f" AND i.route_id = {qmark}" if route else ""
+    route_params = [route] if route else []
     branches = [
         "SELECT * FROM (SELECT i.id AS instance_id, c.case_number, l.code, l.wijk, l.organisation,"
         " i.route_id, i.state, t.due_at AS since, t.role FROM tasks t"
         " JOIN route_instances i ON i.id = t.instance_id"
-        " LEFT JOIN cases c ON c.id = i.case_id"
-        " JOIN locations l ON l.id = COALESCE(i.location_id, c.location_id)"
-        f" WHERE t.closed_at IS NULL AND t.due_at < {qmark}"
-        f" AND i.route_id NOT IN ('meldcode', 'meldcode_medewerker', 'locatie_uitrol'){lim}) a",
+        " JOIN cases c ON c.id = t.case_id"
+        " JOIN locations l ON l.id = c.location_id"
+        f" WHERE t.closed_at IS NULL AND t.due_at < {qmark}{at}{task_route}"
+        f" AND t.route_id NOT IN ('meldcode', 'meldcode_medewerker', 'locatie_uitrol'){lim}) a",
         "SELECT * FROM (SELECT i.id, c.case_number, l.code, l.wijk, l.organisation, i.route_id,"
         " i.state, i.updated_at AS since, '' FROM route_instances i"
         " LEFT JOIN cases c ON c.id = i.case_id"
         " JOIN locations l ON l.id = COALESCE(i.location_id, c.location_id)"
-        f" WHERE i.closed_at IS NULL AND i.updated_at < {qmark}"
+        f" WHERE i.closed_at IS NULL AND i.updated_at < {qmark}{at}{inst_route}"
         f" AND i.route_id NOT IN ('meldcode', 'meldcode_medewerker'){lim}) b",
-        "SELECT * FROM (SELECT CAST(NULL AS INTEGER), c.case_number, l.code, l.wijk, l.organisation, '',"
-        " 'gevraagd', s.asked_at AS since, '' FROM consents s"
-        " JOIN cases c ON c.id = s.case_id JOIN locations l ON l.id = c.location_id"
-        f" WHERE s.status = 'gevraagd' AND s.asked_at < {qmark}{lim}) d",
     ]
-    return " UNION ALL ".join(branches), [now, default_cut, consent_cut]
+    params = [now, *loc_params, *route_params, default_cut, *loc_params, *route_params]
+    if not route:
+        branches.append(
+            "SELECT * FROM (SELECT CAST(NULL AS INTEGER), c.case_number, l.code, l.wijk,"
+            " l.organisation, '', 'gevraagd', s.asked_at AS since, '' FROM consents s"
+            " JOIN cases c ON c.id = s.case_id JOIN locations l ON l.id = c.location_id"
+            f" WHERE s.status = 'gevraagd' AND s.asked_at < {qmark}{at}{lim}) d")
+        params += [consent_cut, *loc_params]
+    return " UNION ALL ".join(branches), params
+
+
+# The filtered first pages measured beside the unfiltered one: one location (of 500), and a
+# route without overdue tasks (its page is the idle rule's).
+FILTERED = {"location": {"location": "L0001"}, "route": {"route": "plaatsing"}}
 
 
 def _cuts() -> tuple[datetime, datetime]:
@@ -266,6 +288,20 @@ def measure(url: str, raw_floor: Callable[[str, list[Any]], int], qmark: str, re
         out["page"] += r
         r, counts["page_floor"] = _median_runs(lambda: raw_floor(page_sql, page_params), 1)
         out["page_floor"] += r
+    for name, chosen in FILTERED.items():
+        filters = StalledFilters(limit=50, **chosen)  # type: ignore[arg-type]
+        f_sql, f_params = floor_sql(*args, limit=50, qmark=qmark, **chosen)
+        for _ in range(3):
+            find_stalled(app, op, filters)
+            raw_floor(f_sql, f_params)
+        out[f"page_{name}"], out[f"page_{name}_floor"] = [], []
+        for _ in range(3 * repeats):
+            r, counts[f"page_{name}"] = _median_runs(
+                lambda f=filters: len(find_stalled(app, op, f).findings), 1)  # type: ignore[misc]
+            out[f"page_{name}"] += r
+            r, counts[f"page_{name}_floor"] = _median_runs(
+                lambda q=f_sql, v=f_params: raw_floor(q, v), 1)  # type: ignore[misc]
+            out[f"page_{name}_floor"] += r
     report_holder: list[Any] = []
     for _ in range(max(2, repeats // 2)):
         def full() -> int:
@@ -294,6 +330,15 @@ def report_line(label: str, m: dict[str, Any]) -> None:
     print(f"{label}: first page {_ms(r['page']):.1f} ms (floor {_ms(r['page_floor']):.1f} ms, "
           f"x{_ms(r['page']) / _ms(r['page_floor']):.2f}); full {_ms(r['full']):.0f} ms "
           f"(floor {_ms(r['full_floor']):.0f} ms, x{_ms(r['full']) / _ms(r['full_floor']):.2f})")
+    for name, chosen in FILTERED.items():
+        page, floor = _ms(r[f"page_{name}"]), _ms(r[f"page_{name}_floor"])
+        print(f"{label}: first page filtered by {name} {chosen}: {page:.1f} ms "
+              f"(floor {floor:.1f} ms, x{page / floor:.2f})")
+
+
+def _filtered(prefix: str, r: dict[str, list[float]]) -> dict[str, float]:
+    return {f"{prefix}first_page_{name}{suffix}_ms": round(_ms(r[f"page_{name}{suffix}"]), 1)
+            for name in FILTERED for suffix in ("", "_floor")}
 
 
 def sqlite_run(n: int, repeats: int) -> tuple[dict[str, Any], float | None]:
@@ -338,13 +383,15 @@ def _figure(sqlite_m: dict[str, Any], pg_m: dict[str, Any] | None, n: int,
         "full_ms": round(_ms(r["full"]), 1), "full_floor_ms": round(_ms(r["full_floor"]), 1),
         "findings": sqlite_m["counts"]["full"], "floor_rows": sqlite_m["counts"]["full_floor"],
         "build_s": {k: (round(v, 1) if v is not None else "cached") for k, v in builds.items()},
+        **_filtered("", r),
     }
     if pg_m is not None:
         p = pg_m["runs"]
         extra.update(postgres_first_page_ms=round(_ms(p["page"]), 1),
                      postgres_first_page_floor_ms=round(_ms(p["page_floor"]), 1),
                      postgres_full_ms=round(_ms(p["full"]), 1),
-                     postgres_full_floor_ms=round(_ms(p["full_floor"]), 1))
+                     postgres_full_floor_ms=round(_ms(p["full_floor"]), 1),
+                     **_filtered("postgres_", p))
     return Figure(name=NAME, value=_ms(r["page"]), unit="ms to first page (SQLite)",
                   runs=[x * 1000 for x in r["page"]], floor=_ms(r["page_floor"]),
                   floor_runs=[x * 1000 for x in r["page_floor"]],

@@ -261,7 +261,8 @@ INST_COLS = ("id, case_id, location_id, route_id, route_version, state, revision
              "started_at, updated_at, closed_at")
 EVENT_COLS = ("chain, seq, case_id, instance_id, at, actor, kind, route_id, route_version, "
               '"trigger", from_state, to_state, payload, prev_hash, hash')
-TASK_COLS = "case_id, instance_id, state, role, assignee_user_id, title, opened_at, due_at, closed_at"
+TASK_COLS = ("case_id, instance_id, route_id, state, role, assignee_user_id, title, opened_at, "
+             "due_at, closed_at")
 DL_COLS = ("case_id, instance_id, rule, kind, role, template, due_at, every, created_at, "
            "fired_at, cancelled_at")
 OUTBOX_COLS = ("message_id, case_id, template, recipient_role, recipient_user_id, to_address, "
@@ -289,7 +290,7 @@ def _sql(ph: str, for_update: str) -> dict[str, str]:
                             "AND fired_at IS NULL AND cancelled_at IS NULL",
         "touch": f"UPDATE route_instances SET updated_at = {ph} WHERE id = {ph}",
         "event": f"INSERT INTO events ({EVENT_COLS}) VALUES ({vals(15)})",
-        "task": f"INSERT INTO tasks ({TASK_COLS}) VALUES ({vals(9)})",
+        "task": f"INSERT INTO tasks ({TASK_COLS}) VALUES ({vals(10)})",
         "deadline": f"INSERT INTO deadlines ({DL_COLS}) VALUES ({vals(11)})",
         "outbox": f"INSERT INTO outbox ({OUTBOX_COLS}) VALUES ({vals(13)})",
     }
@@ -367,7 +368,7 @@ class FloorLoad:
         ins += 1
         if ins < self.n_ins:
             if to_state == "motiveren":
-                cur.execute(q["task"], (case[0], iid, to_state, "coach", None, TASK_TITLE, now,
+                cur.execute(q["task"], (case[0], iid, ROUTE, to_state, "coach", None, TASK_TITLE, now,
                                         self.ts(self.now + timedelta(days=28)), None))
             else:
                 cur.execute(q["deadline"], (case[0], iid, "opnieuw_benaderen", "recurring",

@@ -64,8 +64,8 @@ COLUMNS = {
                        "started_at, updated_at, closed_at",
     "events": "id, chain, seq, case_id, instance_id, at, actor, kind, route_id, route_version, "
               "trigger, from_state, to_state, payload, prev_hash, hash",
-    "tasks": "id, case_id, instance_id, state, role, assignee_user_id, title, opened_at, due_at, "
-             "closed_at",
+    "tasks": "id, case_id, instance_id, route_id, state, role, assignee_user_id, title, opened_at, "
+             "due_at, closed_at",
 }
 
 
@@ -110,7 +110,7 @@ def generate(n_cases: int) -> tuple[dict[str, list[tuple[Any, ...]]], list[str]]
             placed = min(now_utc, opened + timedelta(days=rnd.randrange(30, 400)))
             rows["route_instances"].append((iid, cid, None, "plaatsing", 1, "uitgestroomd", 2,
                                             "{}", _ts(opened), _ts(placed), _ts(placed)))
-        rows["tasks"].append((tid, cid, iid, "aangemeld", "coach", None,
+        rows["tasks"].append((tid, cid, iid, "plaatsing", "aangemeld", "coach", None,
                               "Plan de intake of plaats het kind", _ts(opened),
                               _ts(opened + timedelta(days=14)), _ts(placed)))
         rows["events"].append((eid, f"case:{cid}", 1, cid, iid, _ts(opened), "coach", "start",
@@ -121,7 +121,7 @@ def generate(n_cases: int) -> tuple[dict[str, list[tuple[Any, ...]]], list[str]]
             tid += 1
             rows["route_instances"].append((iid, cid, None, "wijkcoach", 1, "navraag", 0, "{}",
                                             _ts(placed), _ts(placed), None))
-            rows["tasks"].append((tid, cid, iid, "navraag", "coach", None,
+            rows["tasks"].append((tid, cid, iid, "wijkcoach", "navraag", "coach", None,
                                   "Vraag de ouders naar een wijkcoach", _ts(placed),
                                   due_by_offset[rnd.randrange(-20, 21)], None))
             rows["events"].append((eid, f"case:{cid}", 2, cid, iid, _ts(placed), "coach",

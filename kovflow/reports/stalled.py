@@ -420,7 +420,7 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
         ("beschikking_beslistermijn", dated("beschikking_beslistermijn")),
         ("taak_over_tijd", lambda scope: stalled_repo.overdue_tasks(
             conn, now, before or far, replace(scope, exclude_routes=(
-                *scope.exclude_routes, ROLLOUT_ROUTE)))),
+                *scope.exclude_routes, ROLLOUT_ROUTE)), _location_routes(app, scope))),
         ("gesprek_niet_vastgelegd", dated("gesprek_niet_vastgelegd")),
         ("toestemming_onbeslist", lambda scope: stalled_repo.undecided_consents(
             conn, consent_cut, scope)),
@@ -429,6 +429,16 @@ def _collectors(app: App, conn: Connection, now: datetime, th: _Thresholds,
             replace(scope, exclude_routes=(*scope.exclude_routes, ROLLOUT_ROUTE)))),
         ("uitrol_stap", lambda scope: idle(replace(scope, routes=(ROLLOUT_ROUTE,)))),
     ], candidates
+
+
+def _location_routes(app: App, scope: stalled_repo.Scope) -> tuple[str, ...]:
+    """The routes per location (not per child) whose overdue tasks the scope reports: none in
+    the usual catalog, where the rollout is the only one and has its own rule."""
+    return tuple(sorted({
+        spec.id for spec in app.catalog
+        if spec.per == "location" and spec.id != ROLLOUT_ROUTE
+        and spec.id not in scope.exclude_routes
+        and (scope.routes is None or spec.id in scope.routes)}))
 
 
 # The confidential pass's count of the instances that are overdue or idle, besides those given.

@@ -192,7 +192,8 @@ def _sweep_batch(app: App, now: datetime, batch: int) -> tuple[SweepReport, int]
             if row.kind == "escalation":
                 new_tasks.append({
                     "case_id": row.case_id, "instance_id": row.instance_id,
-                    "state": row.instance_state, "role": row.role, "assignee_user_id": None,
+                    "route_id": row.instance_route_id, "state": row.instance_state,
+                    "role": row.role, "assignee_user_id": None,
                     "title": ESCALATION_TITLE, "opened_at": now, "due_at": now,
                     "closed_at": None})
             elif row.kind == "recurring":

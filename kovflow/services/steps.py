@@ -84,10 +84,11 @@ class _Step:
             "payload": dict(payload or {}),
         })
 
-    def enter(self, instance_id: int, state: str, entry: Entry) -> None:
+    def enter(self, instance_id: int, route_id: str, state: str, entry: Entry) -> None:
         if entry.task is not None:
             self.tasks.append({
-                "case_id": self.case_id, "instance_id": instance_id, "state": state,
+                "case_id": self.case_id, "instance_id": instance_id, "route_id": route_id,
+                "state": state,
                 "role": entry.task.role, "assignee_user_id": None, "title": entry.task.title,
                 "opened_at": self.now, "due_at": entry.task.due_at, "closed_at": None})
         for d in entry.deadlines:
@@ -233,7 +234,7 @@ def _apply(step: _Step, spec: RouteSpec, row: Any, decision: Decision, strict: b
     if decision.changed:
         repo.close_tasks(step.conn, row.id, step.now)
         repo.cancel_deadlines(step.conn, row.id, step.now)
-        step.enter(row.id, decision.to_state, decision.entry)
+        step.enter(row.id, row.route_id, decision.to_state, decision.entry)
     for n in decision.notifications:
         # e.g. NB-2: while a voogd is involved, the voogd is the first contact.
         recorded = data if not n.instead_route else _route_data(step, n.instead_route)
@@ -307,7 +308,8 @@ def _start(step: _Step, route_id: str, state: str, data: Mapping[str, Any],
         "closed_at": step.now if spec.states[state].final else None})
     payload = {"started_by_instance": cause} if cause is not None else {}
     step.event(instance_id, "start", spec, "", "", state, {**payload, **data})
-    step.enter(instance_id, state, enter(spec.states[state], data, step.now, step.app.calendar))
+    step.enter(instance_id, spec.id, state,
+               enter(spec.states[state], data, step.now, step.app.calendar))
     if spec.also_start and step.case_id is not None:
         case_row = repo.case_by_id(step.conn, step.case_id)
         facts = dict(case_row.facts) if case_row is not None else {}

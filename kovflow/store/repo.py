@@ -300,8 +300,7 @@ def _open_tasks_statement(with_roles: bool, with_location: bool) -> Any:
                             .where(for_role, tasks.c.case_id.is_(None),
                                    instances.c.location_id == location_id))
     ids = union(*branches).subquery()
-    return (select(tasks, cases.c.case_number, instances.c.route_id,
-                   locations.c.code.label("location_code"))
+    return (select(tasks, cases.c.case_number, locations.c.code.label("location_code"))
             .select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id)
                          .outerjoin(cases, cases.c.id == tasks.c.case_id)
                          .outerjoin(locations, locations.c.id == func.coalesce(

@@ -38,6 +38,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
 )
 
 # The table classes, not repo.py: tables.py imports this module at its end (to register the
@@ -199,26 +200,73 @@ def _open_task_person() -> Any:
             .order_by(tasks.c.id).limit(1).scalar_subquery())
 
 
-@cache
-def _overdue_stmt(shape: Shape) -> Select[Any]:
-    stmt = (select(*_common_columns(), tasks.c.due_at.label("since"), tasks.c.role,
-                   users.c.username.label("person"), _display_name().label("person_name"),
-                   literal("").label("extra"))
-            .select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id)
-                         .outerjoin(cases, cases.c.id == instances.c.case_id)
-                         .join(locations, locations.c.id == func.coalesce(
-                             instances.c.location_id, cases.c.location_id))
-                         .outerjoin(users, users.c.id == tasks.c.assignee_user_id))
+def _overdue_columns(per_location: bool) -> list[Any]:
+    columns = _common_columns()
+    if per_location:  # a location route's task has no case (the report shows the location)
+        columns[1] = cast(null(), String).label("case_number")
+    return [*columns, tasks.c.due_at.label("since"), tasks.c.role,
+            users.c.username.label("person"), _display_name().label("person_name"),
+            literal("").label("extra")]
+
+
+def _overdue_branch(shape: Shape, per_location: bool) -> Select[Any]:
+    """The open tasks due before ``b_due`` of case routes, or of location routes.
+
+    Each kind joins its location by a plain key (a case task through its case, a location
+    task through its instance), never ``COALESCE`` over both: so the planner can start from a
+    location filter's few cases instead of walking every overdue task in due order and joining
+    each (one location at 1,000,000 cases: 210 -> 6 ms on PostgreSQL).
+    """
+    _, _, _, routes, exclude, _, _ = shape
+    joined = tasks.join(instances, instances.c.id == tasks.c.instance_id)
+    if per_location:
+        joined = joined.join(locations, locations.c.id == instances.c.location_id)
+    else:
+        joined = (joined.join(cases, cases.c.id == tasks.c.case_id)
+                  .join(locations, locations.c.id == cases.c.location_id))
+    stmt = (select(*_overdue_columns(per_location))
+            .select_from(joined.outerjoin(users, users.c.id == tasks.c.assignee_user_id))
             .where(tasks.c.closed_at.is_(None), tasks.c.due_at.is_not(None),
                    tasks.c.due_at < bindparam("b_due", type_=tasks.c.due_at.type)))
-    return _scoped(stmt, shape, tasks.c.due_at, tie=tasks.c.id)
+    if per_location:
+        stmt = stmt.where(tasks.c.case_id.is_(None))
+    if routes is not None:
+        # On the task's own copy of the route: the (route, due, id) index gives the order.
+        stmt = stmt.where(_one_of(tasks.c.route_id, routes))
+    if exclude:
+        stmt = stmt.where(_none_of(tasks.c.route_id, exclude))
+    return _located(stmt, shape)
 
 
-def overdue_tasks(conn: Connection, now: datetime, due_before: datetime, scope: Scope
-                  ) -> list[FindingRow]:
-    """Open tasks whose due moment lies before ``due_before`` (<= now), oldest due first."""
+@cache
+def _overdue_stmt(shape: Shape, location_routes: tuple[str, ...]) -> Any:
+    has_limit = shape[6]
+    case_tasks = _overdue_branch(shape, per_location=False)
+    stmt: Any
+    if not location_routes:
+        # The usual catalog: no location route has tasks the audit reports (the rollout's
+        # are its own rule), so one ordered branch, stopped after the limit.
+        stmt = case_tasks.order_by(tasks.c.due_at, tasks.c.id)
+    else:
+        located = (*shape[:3], location_routes, *shape[4:])  # only the location routes
+        stmt = union_all(case_tasks, _overdue_branch(located, per_location=True)).order_by(
+            literal_column("since"), literal_column("instance_id"))
+    if has_limit:
+        stmt = stmt.limit(bindparam("b_limit", type_=Integer))
+    return stmt
+
+
+def overdue_tasks(conn: Connection, now: datetime, due_before: datetime, scope: Scope,
+                  location_routes: Collection[str] = ()) -> list[FindingRow]:
+    """Open tasks whose due moment lies before ``due_before`` (<= now), oldest due first.
+
+    ``location_routes``: the routes per location (not per child) whose tasks count too, already
+    limited to the scope's routes; their tasks have no case and are found through their
+    instance's location.
+    """
     params = {**scope.params(), "b_due": min(now, due_before)}
-    return _finding_rows(conn.execute(_overdue_stmt(scope.shape()), params))
+    stmt = _overdue_stmt(scope.shape(), tuple(sorted(location_routes)))
+    return _finding_rows(conn.execute(stmt, params))
 
 
 @cache

@@ -122,11 +122,17 @@ class Task(SQLModel, table=True):
               postgresql_where=text("closed_at IS NULL AND assignee_user_id IS NOT NULL")),
         Index("ix_tasks_open_case", "case_id", sqlite_where=text("closed_at IS NULL"),
               postgresql_where=text("closed_at IS NULL")),
+        # The audit filtered by route: that route's open tasks in due order (migration 0013).
+        Index("ix_tasks_open_route_due", "route_id", "due_at", "id",
+              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id")
     instance_id: int = Field(foreign_key="route_instances.id", index=True)
+    # The instance's route, copied (an instance never changes route): the audit finds a route's
+    # overdue tasks from an index instead of joining every overdue task to its instance.
+    route_id: str = Field(default="", max_length=60)
     state: str = Field(max_length=60)
     role: str = Field(max_length=40)
     assignee_user_id: int | None = Field(default=None, foreign_key="users.id")

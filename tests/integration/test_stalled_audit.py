@@ -258,6 +258,80 @@ def test_filters_by_location_wijk_organisation_route_rule_and_age(world: World) 
         find_stalled(world.app, op).findings)
 
 
+def test_overdue_tasks_by_location_and_route_the_route_copied_onto_its_tasks(world: World
+                                                                               ) -> None:
+    zon, maan, _ = _two_locations(world)  # both have an overdue task: plaatsing/aangemeld
+    with world.app.engine.connect() as conn:
+        assert {r.route_id for r in conn.execute(repo.tasks.select())} == {
+            "plaatsing", "opschaling_beschikking"}
+    assert set(_cases(world, "taak_over_tijd")) == {zon, maan}
+    assert _cases(world, "taak_over_tijd", location="MAAN") == [maan]
+    assert _cases(world, "taak_over_tijd", wijk="Presikhaaf") == [zon]
+    assert _cases(world, "taak_over_tijd", organisation="Stichting Maan") == [maan]
+    assert set(_cases(world, "taak_over_tijd", route="plaatsing")) == {zon, maan}
+    assert _cases(world, "taak_over_tijd", route="evaluatie") == []
+    for page in (1, 2):  # a first page filtered by location holds that location only
+        assert _cases(world, "taak_over_tijd", location="ZON", limit=page) == [zon]
+
+
+_LOCATION_ROUTE = """id = "locatie_scholing"
+version = 1
+title = "Scholing van het team"
+per = "location"
+initial = "plannen"
+starters = ["manager"]
+source = "test"
+
+[states.plannen]
+label = "Scholing plannen"
+task = { role = "manager", title = "Plan de scholing", due = { werkdagen = 5 } }
+
+[states.klaar]
+label = "Klaar"
+final = true
+
+[[transitions]]
+trigger = "afronden"
+from = ["plannen"]
+to = "klaar"
+roles = ["manager"]
+"""
+
+
+def test_overdue_tasks_of_a_location_route_beside_case_tasks(world: World, db_url: str,
+                                                             tmp_path: Path) -> None:
+    import shutil
+
+    from kovflow.services import build_app
+
+    folder = tmp_path / "workflows"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "workflows", folder)
+    (folder / "locatie_scholing").mkdir()
+    (folder / "locatie_scholing" / "v1.toml").write_text(_LOCATION_ROUTE, encoding="utf-8")
+    app = build_app(Settings(workflows_dir=folder), clock=world.app.clock, database_url=db_url)
+    try:
+        add_location(app, world.operator, "MAAN", "De Maan", "Malburgen", "Stichting Maan")
+        _at(world, 2026, 11, 23, 9)
+        case = _open(world)  # plaatsing task due 7 December
+        start_route(app, world.manager, "locatie_scholing", location="ZON")  # due 30 November
+        start_route(app, world.operator, "locatie_scholing", location="MAAN")
+        _at(world, 2026, 12, 8, 9)
+
+        def overdue(**kw: object) -> list[tuple[str, str]]:
+            return [(f.case_number, f.route) for f in find_stalled(app, world.operator, StalledFilters(
+                rule="taak_over_tijd", **kw)).findings]  # type: ignore[arg-type]
+
+        assert overdue() == [("MAAN", "locatie_scholing"), ("ZON", "locatie_scholing"),
+                             (case, "plaatsing")]
+        assert overdue(location="ZON") == [("ZON", "locatie_scholing"), (case, "plaatsing")]
+        assert overdue(location="ZON", limit=1) == [("ZON", "locatie_scholing")]
+        assert overdue(route="locatie_scholing", wijk="Malburgen") == [
+            ("MAAN", "locatie_scholing")]
+        assert overdue(route="plaatsing") == [(case, "plaatsing")]
+    finally:
+        app.engine.dispose()
+
+
 def test_sorted_by_severity_then_age_and_a_first_page_is_the_same_prefix(world: World) -> None:
     _two_locations(world)
     _at(world, 2026, 12, 1, 9)  # and a planned intake that passed unrecorded
